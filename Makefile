@@ -1,0 +1,36 @@
+# The two commands a user needs: `make demo` and `make test`. Both create the
+# environment on first use and are idempotent afterwards.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# The CPU build of torch this project is tested with; a GPU user installs a CUDA
+# build into the venv first (see README) and this pin is then left alone.
+TORCH   ?= torch==2.13.0
+
+.PHONY: demo test test-fast bench clean env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/emergelab run grokking --preset quick --report grokking-quick.html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/grokking_speed.py
+	$(BIN)/python benchmarks/store_ingest.py
+
+clean:
+	rm -rf $(VENV) emergelab-runs grokking-quick.html

@@ -1,0 +1,3 @@
+from emergelab.cli import main
+
+main()

@@ -1,0 +1,337 @@
+"""The command line: `emergelab worlds | run | sweep | runs | show | report | export | query`.
+
+Every command takes `--store PATH` (or $EMERGELAB_STORE; default ./emergelab-runs).
+Bad input prints one line `error: <what is wrong>: <what to do>` and exits with code 2,
+having written nothing. Heavy modules (torch, pandas, duckdb, matplotlib) are imported
+inside the commands, so `emergelab --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from emergelab.lab.errors import UserError
+
+app = typer.Typer(
+    help="emergelab: a laboratory for emergence. Watch grokking and other emergent phenomena "
+    "happen, with the transitions detected, stored and plotted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help renders in a fraction of the time of rich panels
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+StoreOpt = typer.Option(None, "--store", envvar="EMERGELAB_STORE",
+                        help="Run store folder [default: ./emergelab-runs]")  # fmt: skip
+SetOpt = typer.Option([], "--set", "-s", help="Override a config field: -s key=value (repeatable).")
+PresetOpt = typer.Option(None, "--preset", "-p", help="Named preset, e.g. quick or paper (see `emergelab worlds NAME`).")
+JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes [default: one per core].")
+ExecOpt = typer.Option("process", "--executor", "-x", help="serial or process.")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _store(path):
+    from emergelab.lab.store import open_store
+
+    return open_store(path)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "—" if v is None else str(v)
+
+
+@app.command()
+def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's config fields and presets.")):
+    """List the worlds: name, paper, the effect it shows, presets."""
+    from rich.table import Table
+
+    from emergelab.lab.config import field_docs, type_name
+    from emergelab.lab.registry import get_world
+    from emergelab.lab.registry import worlds as all_worlds
+
+    con = _console()
+    if name is None:
+        t = Table(title="worlds", show_lines=True)
+        for col in ("name", "paper", "effect", "presets"):
+            t.add_column(col)
+        for w in all_worlds().values():
+            t.add_row(w.name, w.paper, w.effect, ", ".join(w.preset_names()))
+        con.print(t)
+        con.print("details: emergelab worlds NAME   run: emergelab run NAME --preset quick")
+        return
+    import dataclasses
+    import typing
+
+    w = get_world(name)
+    con.print(f"[bold]{w.name}[/bold] — {w.effect}\n[dim]{w.paper}[/dim]")
+    if w.look_for:
+        con.print(f"what to look for: {w.look_for}")
+    hints = typing.get_type_hints(w.config)
+    t = Table(title="config (defaults = the paper's setting)")
+    for col in ("key", "type", "default", "doc"):
+        t.add_column(col)
+    docs = field_docs(w.config)
+    for f in dataclasses.fields(w.config):
+        t.add_row(f.name, type_name(hints[f.name]), _fmt(f.default), docs[f.name])
+    con.print(t)
+    for p in w.preset_names():
+        over = w.presets.get(p, {})
+        con.print(f"preset [bold]{p}[/bold]: " + (" ".join(f"{k}={v}" for k, v in over.items()) or "(defaults)"))
+
+
+def _execute(world, preset, sets, grid, seeds, jobs, executor, store_path, force, report, is_sweep):
+    """Plan, validate, run, store, summarise: shared by `run` and `sweep`."""
+    import time
+
+    from emergelab.lab.config import parse_overrides
+    from emergelab.lab.executors import EXECUTORS, run_specs
+    from emergelab.lab.sweep import plan, sweep_id
+
+    if executor not in EXECUTORS:
+        raise UserError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    overrides = parse_overrides(sets)
+    specs = plan(world, preset, overrides, grid, seeds)  # validates everything before any write
+    if report is not None:
+        _check_out_path(report)
+    store = _store(store_path)
+    con = _console()
+    sid = None
+    if is_sweep or len(specs) > 1:
+        sid = sweep_id(world, preset, overrides, grid, seeds)
+        store.write_sweep(sid, {"sweep_id": sid, "world": world, "preset": preset, "overrides": overrides,
+                                "grid": grid, "seeds": seeds, "run_ids": [s.run_id for s in specs],
+                                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+    try:
+        out = run_specs(specs, store, executor=executor, jobs=jobs, replace=force)
+    except KeyboardInterrupt:
+        done = sum(store.has(s.run_id) for s in specs)
+        con.print(f"\ninterrupted: {done} of {len(specs)} runs complete in {store.root}; "
+                  "re-run the same command to resume")  # fmt: skip
+        raise typer.Exit(130)
+    if out.skipped:
+        con.print(f"{len(out.skipped)} run(s) already in the store, skipped (use --force to re-run)")
+    _print_results(con, store, specs)
+    for rid, err in out.failed.items():
+        con.print(f"[red]failed[/red] {rid}: {err}")
+    ref = sid or specs[0].run_id
+    if report is not None:
+        from emergelab.report.html import write_report
+
+        path = write_report(store, ref, report)
+        con.print(f"report: {path.resolve()}")
+    else:
+        con.print(f"report: emergelab report {ref} -o report.html")
+    if out.failed:
+        raise typer.Exit(1)
+
+
+def _print_results(con, store, specs) -> None:
+    from rich.table import Table
+
+    t = Table()
+    for col in ("run", *specs[0].labels.keys(), "seed", "summary", "transitions"):
+        t.add_column(col)
+    for s in specs[:50]:
+        if not store.has(s.run_id):
+            continue
+        summ = store.run_meta(s.run_id)["summary"]
+        scal = {k: v for k, v in summ.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        trans = []
+        for name, ts in summ.get("transitions", {}).items():
+            if isinstance(ts, list) and ts:
+                mids = ", ".join(f"{x['midpoint']:.0f}" for x in ts)
+                trans.append(f"{name} @ {mids}")
+        t.add_row(s.run_id, *map(_fmt, s.labels.values()), str(s.seed),
+                  " ".join(f"{k}={_fmt(v)}" for k, v in list(scal.items())[:8]), "\n".join(trans) or "none")  # fmt: skip
+    con.print(t)
+    if len(specs) > 50:
+        con.print(f"... and {len(specs) - 50} more: emergelab runs")
+
+
+@app.command()
+def run(
+    world: str = typer.Argument(..., help="World name (see `emergelab worlds`)."),
+    preset: Optional[str] = PresetOpt,
+    set_: List[str] = SetOpt,
+    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help="Run N seeds derived from the config's seed."),
+    jobs: Optional[int] = JobsOpt,
+    executor: str = ExecOpt,
+    force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
+    report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
+    store: Optional[str] = StoreOpt,
+):
+    """Run a world (one run, or --seeds N runs), store it and detect its transitions."""
+    _execute(world, preset, set_, {}, seeds, jobs, executor, store, force, report, is_sweep=False)
+
+
+@app.command()
+def sweep(
+    world: str = typer.Argument(..., help="World name (see `emergelab worlds`)."),
+    grid: List[str] = typer.Option([], "--grid", "-g", help="A swept axis: -g key=v1,v2,... (repeatable)."),
+    preset: Optional[str] = PresetOpt,
+    set_: List[str] = SetOpt,
+    seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per grid point (SeedSequence-derived)."),
+    jobs: Optional[int] = JobsOpt,
+    executor: str = ExecOpt,
+    force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
+    report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
+    store: Optional[str] = StoreOpt,
+):
+    """Sweep a world over a grid of overrides × seeds; re-running resumes where it stopped."""
+    from emergelab.lab.sweep import parse_grid
+
+    if not grid:
+        raise UserError("a sweep needs at least one axis: -g key=v1,v2 (e.g. -g train_fraction=0.2,0.3)")
+    _execute(world, preset, set_, parse_grid(grid), seeds, jobs, executor, store, force, report, is_sweep=True)
+
+
+@app.command()
+def runs(
+    world: Optional[str] = typer.Option(None, "--world", "-w", help="Only this world."),
+    sweep_: Optional[str] = typer.Option(None, "--sweep", help="Only the runs of this sweep."),
+    sweeps: bool = typer.Option(False, "--sweeps", help="List sweeps instead of runs."),
+    limit: int = typer.Option(50, "--limit", help="Show at most this many (newest last)."),
+    store: Optional[str] = StoreOpt,
+):
+    """List the runs (or sweeps) in the store."""
+    from rich.table import Table
+
+    st = _store(store)
+    con = _console()
+    if sweeps:
+        df = st.sweeps()
+    else:
+        if sweep_:
+            sweep_ = st.resolve(sweep_)[1]
+        df = st.runs(world=world, sweep=sweep_)
+        keep = [c for c in df.columns if c in ("run_id", "world", "preset", "seed", "wall_s", "created")]
+        keep += [c for c in df.columns if c.startswith("summary.") and df[c].dtype.kind in "fi"][:4]
+        df = df[keep]
+    if df.empty:
+        con.print(f"no {'sweeps' if sweeps else 'runs'} in {st.root}: try `emergelab run grokking --preset quick`")
+        return
+    t = Table(title=f"{len(df)} {'sweeps' if sweeps else 'runs'} in {st.root}")
+    for c in df.columns:
+        t.add_column(c.removeprefix("summary."))
+    for row in df.tail(limit).itertuples(index=False):
+        t.add_row(*map(_fmt, row))
+    con.print(t)
+
+
+@app.command()
+def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), store: Optional[str] = StoreOpt):
+    """Show a run: config, summary, transitions, metric names."""
+    import json
+
+    st = _store(store)
+    kind, rid = st.resolve(ref)
+    con = _console()
+    if kind == "sweep":
+        con.print_json(json.dumps(st.sweep(rid)))
+        return
+    meta = st.run_meta(rid)
+    summ = meta.pop("summary")
+    con.print(f"[bold]{rid}[/bold]  world={meta['world']} preset={meta.get('preset')} seed={meta.get('seed')}")
+    con.print("config: " + " ".join(f"{k}={_fmt(v)}" for k, v in meta["config"].items()))
+    con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items() if k != "transitions"))
+    for name, ts in summ.get("transitions", {}).items():
+        if isinstance(ts, dict):
+            con.print(f"  {name}: {ts.get('error')}")
+        elif not ts:
+            con.print(f"  {name}: no transition")
+        for x in ts if isinstance(ts, list) else []:
+            con.print(f"  {name}: {x['start_level']:.3g} → {x['end_level']:.3g}, onset {x['onset']:.0f}, "
+                      f"midpoint {x['midpoint']:.0f}, end {x['end']:.0f} ({x['method']})")  # fmt: skip
+    names = st.query(f"SELECT DISTINCT name FROM metrics WHERE run_id = '{rid}' ORDER BY name")["name"]
+    con.print("metrics: " + ", ".join(names))
+
+
+def _check_out_path(path: str) -> None:
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.parent.exists():
+        raise UserError(f"folder {p.parent} does not exist: create it or choose another -o path")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder: give a file name, e.g. -o report.html")
+
+
+@app.command()
+def report(
+    ref: str = typer.Argument(..., help="Run or sweep id (or a unique prefix)."),
+    out: str = typer.Option("report.html", "--out", "-o", help="Output HTML file."),
+    store: Optional[str] = StoreOpt,
+):
+    """Write a self-contained HTML report (inline SVG, no network) for a run or a sweep."""
+    from emergelab.report.html import write_report
+
+    _check_out_path(out)
+    path = write_report(_store(store), ref, out)
+    print(f"report: {path.resolve()}")
+
+
+@app.command()
+def export(
+    refs: List[str] = typer.Argument(None, help="Runs or sweeps to export [default: all runs]."),
+    out: str = typer.Option(..., "--out", "-o", help="Output file: .csv, .parquet or .json."),
+    what: str = typer.Option("metrics", "--what", help="metrics (long: run_id, step, name, value) or runs."),
+    metric: List[str] = typer.Option([], "--metric", "-m", help="Only these metric names (repeatable)."),
+    store: Optional[str] = StoreOpt,
+):
+    """Export metrics or the run table to CSV, Parquet or JSON."""
+    from emergelab.lab.store import export_frame
+
+    if what not in ("metrics", "runs"):
+        raise UserError(f"unknown --what '{what}': choose metrics or runs")
+    _check_out_path(out)
+    st = _store(store)
+    run_ids = None
+    if refs:
+        run_ids = []
+        for r in refs:
+            kind, rid = st.resolve(r)
+            run_ids += [x for x in st.sweep(rid)["run_ids"] if st.has(x)] if kind == "sweep" else [rid]
+    if what == "runs":
+        df = st.runs(run_ids=run_ids)
+    else:
+        df = st.metrics(run_ids, names=metric or None)
+    path = export_frame(df, out)
+    print(f"wrote {len(df)} rows to {path}")
+
+
+@app.command()
+def query(sql: str = typer.Argument(..., help="SQL over the views `runs` and `metrics`."),
+          store: Optional[str] = StoreOpt):  # fmt: skip
+    """Query the store with DuckDB SQL, e.g. "SELECT name, max(value) FROM metrics GROUP BY name"."""
+    import pandas as pd
+
+    df = _store(store).query(sql)
+    with pd.option_context("display.max_rows", 200, "display.width", 200):
+        print(df.to_string(index=False))
+
+
+def main() -> None:
+    """Console entry point: UserError -> one line on stderr, exit 2.
+
+    Usage errors (unknown command or option) are reported by typer itself, also with
+    exit code 2."""
+    try:
+        app()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

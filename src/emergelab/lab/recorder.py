@@ -1,0 +1,147 @@
+"""The recorder: what a world writes to while it runs.
+
+A world calls `rec.log(step, **scalars)` as often as it likes; values are buffered in
+columns (one Python list per metric name) and turned into one long-format Arrow table
+(step, name, value) only at the end, so logging costs a few list appends per call.
+Artefacts (arrays, dicts, frames, text) and a summary dict are kept in memory too; the
+store writes everything at once when the run is complete.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+
+class Recorder:
+    def __init__(self, progress: bool | None = None, desc: str = "") -> None:
+        # progress=None: a bar only when stderr is a terminal (quiet in CI, logs, workers)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.desc = desc
+        self.summary: dict[str, Any] = {}
+        self.artefacts: dict[str, Any] = {}
+        self._cols: dict[str, tuple[list[int], list[float]]] = {}
+        self._bar: Any = None
+        self._task: Any = None
+        self._total: int | None = None
+
+    # -- logging -------------------------------------------------------------------------
+    def log(self, step: int, **scalars: Any) -> None:
+        """Record scalars at `step`, e.g. log(10, **{"train/loss": 0.3, "val/acc": 0.5})."""
+        step = int(step)
+        for name, value in scalars.items():
+            col = self._cols.get(name)
+            if col is None:
+                col = self._cols[name] = ([], [])
+            col[0].append(step)
+            col[1].append(float(value))
+        if self._bar is not None:
+            self._bar.update(self._task, completed=min(step + 1, self._total or step + 1))
+
+    def log_many(self, name: str, steps: Any, values: Any) -> None:
+        """Record a whole series at once (vectorised worlds that compute every step in arrays)."""
+        steps = np.asarray(steps, dtype=np.int64).ravel()
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if steps.shape != values.shape:
+            raise ValueError(f"log_many('{name}'): {steps.size} steps but {values.size} values")
+        col = self._cols.setdefault(name, ([], []))
+        col[0].extend(steps.tolist())
+        col[1].extend(values.tolist())
+
+    def summarize(self, **values: Any) -> None:
+        """Add final scalars/strings to the run's summary."""
+        for k, v in values.items():
+            self.summary[k] = _jsonable(v)
+
+    def artefact(self, name: str, obj: Any) -> None:
+        """Keep an artefact: ndarray -> .npy, dict/list -> .json, DataFrame -> .parquet,
+        str -> .txt, bytes -> raw. `name` has no extension."""
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"artefact name {name!r} must be a plain file name")
+        self.artefacts[name] = obj
+
+    # -- progress ------------------------------------------------------------------------
+    def set_total(self, total: int, desc: str | None = None) -> None:
+        """Declare how many steps the run has, which starts a progress bar (if enabled)."""
+        self._total = int(total)
+        if not self.progress or self._bar is not None:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(desc or self.desc or "run", total=self._total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    # -- read back -----------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._cols)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one metric logged so far."""
+        s, v = self._cols[name]
+        return np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64)
+
+    def to_arrow(self, run_id: str):
+        """The long-format table: run_id (dictionary), step int64, name (dictionary), value f64."""
+        import pyarrow as pa
+
+        names = list(self._cols)
+        lengths = np.array([len(self._cols[n][0]) for n in names], dtype=np.int64)
+        n = int(lengths.sum())
+        steps = np.empty(n, dtype=np.int64)
+        values = np.empty(n, dtype=np.float64)
+        at = 0
+        for name, k in zip(names, lengths):
+            steps[at : at + k] = self._cols[name][0]
+            values[at : at + k] = self._cols[name][1]
+            at += k
+        name_idx = np.repeat(np.arange(len(names), dtype=np.int32), lengths)
+        return pa.table(
+            {
+                "run_id": pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(n, dtype=np.int32)), pa.array([run_id])
+                ),
+                "step": pa.array(steps),
+                "name": pa.DictionaryArray.from_arrays(pa.array(name_idx), pa.array(names, pa.string())),
+                "value": pa.array(values),
+            }
+        )
+
+    def wide(self):
+        """A pandas frame indexed by step with one column per metric (for summaries)."""
+        import pandas as pd
+
+        cols = {n: pd.Series(v, index=s).groupby(level=0).last() for n, (s, v) in self._cols.items()}
+        return pd.DataFrame(cols).sort_index()
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v

@@ -1,0 +1,100 @@
+"""The world registry: worlds register themselves; the lab finds them without naming them.
+
+Discovery imports every module of the `emergelab.worlds` package (found by walking its
+path, never by a hard-coded name) and any third-party module advertised under the entry
+point group `emergelab.worlds`. A world module calls `register(World(...))` at import time
+and keeps heavy imports (torch) inside its functions, so listing worlds stays instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from emergelab.lab.config import make_config, suggest
+from emergelab.lab.errors import UserError
+
+
+@dataclass(frozen=True)
+class World:
+    name: str
+    """Short CLI name, e.g. 'grokking'."""
+    paper: str
+    """The source paper (title, authors, year)."""
+    effect: str
+    """One line: the emergent phenomenon the world shows."""
+    config: type
+    """The frozen config dataclass; its defaults are the paper's setting."""
+    run: Callable[[Any, Any], None]
+    """run(config, recorder): simulate/train, logging scalars through the recorder."""
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Named override sets; 'paper' (the defaults) is implied when absent."""
+    watch: tuple[str, ...] = ()
+    """Metrics in which the lab detects transitions after each run, e.g. ('val/acc',)."""
+    summarize: Callable[[Any], dict[str, Any]] | None = None
+    """Optional summarize(curves) -> dict: world-specific summary from the wide frame of
+    metrics (index = step, one column per metric name)."""
+    look_for: str = ""
+    """What a person should look for in the report (shown in `emergelab worlds -v`)."""
+
+    def preset_names(self) -> list[str]:
+        names = list(self.presets)
+        return names if "paper" in names else ["paper", *names]
+
+    def make_config(self, preset: str | None = None, overrides: dict[str, Any] | None = None) -> Any:
+        """Defaults, then the preset's overrides, then the user's."""
+        merged: dict[str, Any] = {}
+        if preset:
+            if preset not in self.preset_names():
+                raise UserError(
+                    f"unknown preset '{preset}' for world '{self.name}'{suggest(preset, self.preset_names())}"
+                    f" (presets: {', '.join(self.preset_names())})"
+                )
+            merged.update(self.presets.get(preset, {}))
+        merged.update(overrides or {})
+        return make_config(self.config, merged, world=self.name)
+
+
+_WORLDS: dict[str, World] = {}
+_DISCOVERED = False
+
+
+def register(world: World) -> World:
+    """Add a world (called by the world module at import time)."""
+    if not dataclasses.is_dataclass(world.config):
+        raise TypeError(f"world '{world.name}': config must be a dataclass")
+    _WORLDS[world.name] = world
+    return world
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    import emergelab.worlds as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
+        if not info.name.rsplit(".", 1)[-1].startswith("_"):
+            importlib.import_module(info.name)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="emergelab.worlds"):
+        ep.load()
+
+
+def worlds() -> dict[str, World]:
+    """All registered worlds by name, sorted."""
+    _discover()
+    return dict(sorted(_WORLDS.items()))
+
+
+def get_world(name: str) -> World:
+    """The world called `name`, or a UserError that suggests the closest name."""
+    all_worlds = worlds()
+    if name not in all_worlds:
+        raise UserError(f"unknown world '{name}'{suggest(name, all_worlds) or ';'} see: emergelab worlds")
+    return all_worlds[name]

@@ -1,0 +1,133 @@
+"""Runs and sweeps: plan (world × grid of overrides × seeds), execute, store.
+
+A run's id is `<world>-<hash of world and full config>`, seed included, so the same plan
+always names the same runs: re-running a sweep skips the runs already in the store, and a
+sweep interrupted by Ctrl-C or a crash resumes where it stopped.
+
+Seeds of a multi-seed plan come from `numpy.random.SeedSequence(root_seed).spawn(n)`; a
+plan without `seeds` runs the config's own `seed` field as given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from emergelab.lab import config as cfgmod
+from emergelab.lab.errors import UserError
+from emergelab.lab.registry import get_world
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs to execute one run (picklable)."""
+
+    run_id: str
+    world: str
+    preset: str | None
+    overrides: dict[str, Any]
+    config: dict[str, Any]
+    seed: int
+    labels: dict[str, Any] = field(default_factory=dict)  # the swept values of this run
+
+
+def derive_seeds(root_seed: int, n: int) -> list[int]:
+    """n independent 32-bit seeds from one root (SeedSequence spawning)."""
+    import numpy as np
+
+    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(root_seed).spawn(n)]
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """['lr=1e-3,3e-3', 'group=Z59,Z97'] -> {'lr': ['1e-3', '3e-3'], ...}."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"bad grid axis {item!r}: write key=v1,v2,... e.g. -g train_fraction=0.2,0.3")
+        k, v = item.split("=", 1)
+        vals = [x.strip() for x in v.split(",") if x.strip()]
+        if not vals:
+            raise UserError(f"grid axis '{k}' has no values: write {k}=v1,v2,...")
+        grid[k.strip().replace("-", "_")] = vals
+    return grid
+
+
+def plan(world_name: str, preset: str | None = None, overrides: dict[str, Any] | None = None,
+         grid: dict[str, list[Any]] | None = None, seeds: int | None = None) -> list[RunSpec]:  # fmt: skip
+    """Expand a world × grid × seeds into run specs, validating every config up front
+    (so a bad value fails before anything runs or is written)."""
+    world = get_world(world_name)
+    overrides = dict(overrides or {})
+    grid = dict(grid or {})
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds must be at least 1, got {seeds}")
+    if "seed" in grid and seeds is not None:
+        raise UserError("give either a grid over 'seed' or --seeds, not both")
+    base = world.make_config(preset, overrides)
+    seed_list = derive_seeds(base.seed, seeds) if seeds is not None else [None]
+    specs = []
+    for combo in itertools.product(*grid.values()):
+        labels = dict(zip(grid.keys(), combo))
+        cfg = world.make_config(preset, {**overrides, **labels})
+        for s in seed_list:
+            c = cfg if s is None else replace(cfg, seed=s)
+            lab = {k: getattr(c, k) for k in labels}
+            specs.append(RunSpec(
+                run_id=f"{world.name}-{cfgmod.config_hash(world.name, c)}", world=world.name,
+                preset=preset, overrides={**overrides, **{k: str(v) for k, v in labels.items()}},
+                config=cfgmod.to_dict(c), seed=c.seed, labels=lab,
+            ))  # fmt: skip
+    return specs
+
+
+def sweep_id(world: str, preset: str | None, overrides: dict, grid: dict, seeds: int | None) -> str:
+    blob = json.dumps([world, preset, overrides, grid, seeds], sort_keys=True, default=str)
+    return f"sweep-{world}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
+    """Run one spec and write it to the store; returns its summary. Runs in workers."""
+    from emergelab.lab.recorder import Recorder, _jsonable
+    from emergelab.lab.store import Store, provenance
+
+    world = get_world(spec.world)
+    cfg = cfgmod.make_config(world.config, spec.config, world=world.name)
+    rec = Recorder(progress=progress, desc=spec.run_id)
+    t0 = time.perf_counter()
+    try:
+        world.run(cfg, rec)
+    finally:
+        rec.close()
+    wall = time.perf_counter() - t0
+    summary = {**rec.summary, **analyse(world, rec), "wall_s": round(wall, 3)}
+    meta = {
+        "run_id": spec.run_id, "world": spec.world, "preset": spec.preset, "seed": spec.seed,
+        "overrides": spec.overrides, "config_hash": spec.run_id.rsplit("-", 1)[-1],
+        "config": spec.config, **provenance(),
+    }  # fmt: skip
+    Store(store_root).write_run(spec.run_id, meta, rec, _jsonable(summary), replace=replace_existing)
+    return summary
+
+
+def analyse(world, rec) -> dict:
+    """Transitions in the world's watched metrics, plus the world's own summary."""
+    from emergelab.measures.transitions import detect_transitions
+
+    out: dict[str, Any] = {"transitions": {}}
+    for name in world.watch:
+        if name not in rec.names:
+            continue
+        steps, values = rec.series(name)
+        try:
+            found = detect_transitions(steps, values)
+        except ValueError as e:  # too short / NaN curve: say so in the summary, do not fail the run
+            out["transitions"][name] = {"error": str(e)}
+            continue
+        out["transitions"][name] = [t.to_dict() for t in found]
+    if world.summarize is not None:
+        out.update(world.summarize(rec.wide()))
+    return out
