@@ -309,8 +309,10 @@ class Store:
             con.execute("CREATE VIEW runs AS SELECT * FROM catalog_df")
             files = self._metric_files(cat["run_id"]) if len(cat) else []
             if files:
+                # views cannot take prepared parameters: inline the file list, quotes escaped
+                lst = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
                 con.execute("CREATE VIEW metrics AS SELECT run_id::VARCHAR AS run_id, step, name::VARCHAR AS name,"
-                            " value FROM read_parquet($files, union_by_name=true)", {"files": files})  # fmt: skip
+                            f" value FROM read_parquet({lst}, union_by_name=true)")  # fmt: skip
             else:
                 con.execute("CREATE VIEW metrics AS SELECT ''::VARCHAR AS run_id, 0::BIGINT AS step,"
                             " ''::VARCHAR AS name, 0.0::DOUBLE AS value WHERE false")  # fmt: skip
