@@ -117,7 +117,7 @@ def _execute(world, preset, sets, grid, seeds, jobs, executor, store_path, force
     except KeyboardInterrupt:
         done = sum(store.has(s.run_id) for s in specs)
         con.print(f"\ninterrupted: {done} of {len(specs)} runs complete in {store.root}; "
-                  "re-run the same command to resume")  # fmt: skip
+                  "re-run the same command to resume", soft_wrap=True)  # fmt: skip
         raise typer.Exit(130)
     if out.skipped:
         con.print(f"{len(out.skipped)} run(s) already in the store, skipped (use --force to re-run)")

@@ -5,7 +5,7 @@ import pytest
 from emergelab.lab.config import config_hash, field_docs, make_config, parse_overrides, to_dict
 from emergelab.lab.errors import UserError
 from emergelab.lab.registry import get_world
-from tests.conftest import ToyConfig
+from tests.toyworld import ToyConfig
 
 
 def test_overrides_parse_to_field_types():

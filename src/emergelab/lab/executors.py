@@ -116,8 +116,9 @@ def _run_pool(todo, root, jobs, progress, replace, out, on_done) -> Outcome:
                 if bar:
                     bar.advance(0)
     except KeyboardInterrupt:
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
+        for p in procs:
             p.terminate()  # their half-written runs stay in .tmp, invisible, cleaned next time
         raise
     finally:

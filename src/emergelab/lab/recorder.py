@@ -23,7 +23,7 @@ class Recorder:
         self.desc = desc
         self.summary: dict[str, Any] = {}
         self.artefacts: dict[str, Any] = {}
-        self._cols: dict[str, tuple[list[int], list[float]]] = {}
+        self._cols: dict[tuple[str, ...], tuple[list[int], list[tuple]]] = {}  # names -> (steps, rows)
         self._bar: Any = None
         self._task: Any = None
         self._total: int | None = None
@@ -31,15 +31,16 @@ class Recorder:
     # -- logging -------------------------------------------------------------------------
     def log(self, step: int, **scalars: Any) -> None:
         """Record scalars at `step`, e.g. log(10, **{"train/loss": 0.3, "val/acc": 0.5})."""
-        step = int(step)
-        for name, value in scalars.items():
-            col = self._cols.get(name)
-            if col is None:
-                col = self._cols[name] = ([], [])
-            col[0].append(step)
-            col[1].append(float(value))
+        # Calls with the same set of names share one row buffer: one tuple per call,
+        # converted to arrays in one go at the end (the per-call cost is two appends).
+        keys = tuple(scalars)
+        group = self._cols.get(keys)
+        if group is None:
+            group = self._cols[keys] = ([], [])
+        group[0].append(step)
+        group[1].append(tuple(scalars.values()))
         if self._bar is not None:
-            self._bar.update(self._task, completed=min(step + 1, self._total or step + 1))
+            self._bar.update(self._task, completed=min(int(step) + 1, self._total or int(step) + 1))
 
     def log_many(self, name: str, steps: Any, values: Any) -> None:
         """Record a whole series at once (vectorised worlds that compute every step in arrays)."""
@@ -47,9 +48,9 @@ class Recorder:
         values = np.asarray(values, dtype=np.float64).ravel()
         if steps.shape != values.shape:
             raise ValueError(f"log_many('{name}'): {steps.size} steps but {values.size} values")
-        col = self._cols.setdefault(name, ([], []))
-        col[0].extend(steps.tolist())
-        col[1].extend(values.tolist())
+        group = self._cols.setdefault((name,), ([], []))
+        group[0].extend(steps.tolist())
+        group[1].extend((v,) for v in values.tolist())
 
     def summarize(self, **values: Any) -> None:
         """Add final scalars/strings to the run's summary."""
@@ -87,29 +88,48 @@ class Recorder:
             self._bar = None
 
     # -- read back -----------------------------------------------------------------------
+    def _columns(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{name: (steps, values)} with each name's rows in logging order."""
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for keys, (steps, rows) in self._cols.items():
+            st = np.asarray(steps, dtype=np.int64)
+            try:
+                vals = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(keys))  # (calls, names)
+            except (TypeError, ValueError):  # e.g. 0-d tensors: convert one by one
+                vals = np.array([[float(v) for v in r] for r in rows], dtype=np.float64).reshape(len(rows), len(keys))
+            for j, k in enumerate(keys):
+                parts.setdefault(k, []).append((st, vals[:, j]))
+        out = {}
+        for k, ps in parts.items():
+            st = np.concatenate([p[0] for p in ps])
+            va = np.concatenate([p[1] for p in ps])
+            if len(ps) > 1:  # interleave groups back into step order
+                order = np.argsort(st, kind="stable")
+                st, va = st[order], va[order]
+            out[k] = (st, va)
+        return out
+
     @property
     def names(self) -> list[str]:
-        return list(self._cols)
+        return list(dict.fromkeys(k for keys in self._cols for k in keys))
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) of one metric logged so far."""
-        s, v = self._cols[name]
-        return np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64)
+        cols = self._columns()
+        if name not in cols:
+            raise KeyError(f"no metric '{name}' was logged (logged: {', '.join(cols)})")
+        return cols[name]
 
     def to_arrow(self, run_id: str):
         """The long-format table: run_id (dictionary), step int64, name (dictionary), value f64."""
         import pyarrow as pa
 
-        names = list(self._cols)
-        lengths = np.array([len(self._cols[n][0]) for n in names], dtype=np.int64)
+        cols = self._columns()
+        names = list(cols)
+        lengths = np.array([cols[n][0].size for n in names], dtype=np.int64)
         n = int(lengths.sum())
-        steps = np.empty(n, dtype=np.int64)
-        values = np.empty(n, dtype=np.float64)
-        at = 0
-        for name, k in zip(names, lengths):
-            steps[at : at + k] = self._cols[name][0]
-            values[at : at + k] = self._cols[name][1]
-            at += k
+        steps = np.concatenate([cols[k][0] for k in names]) if names else np.empty(0, np.int64)
+        values = np.concatenate([cols[k][1] for k in names]) if names else np.empty(0, np.float64)
         name_idx = np.repeat(np.arange(len(names), dtype=np.int32), lengths)
         return pa.table(
             {
@@ -126,7 +146,7 @@ class Recorder:
         """A pandas frame indexed by step with one column per metric (for summaries)."""
         import pandas as pd
 
-        cols = {n: pd.Series(v, index=s).groupby(level=0).last() for n, (s, v) in self._cols.items()}
+        cols = {n: pd.Series(v, index=s).groupby(level=0).last() for n, (s, v) in self._columns().items()}
         return pd.DataFrame(cols).sort_index()
 
 

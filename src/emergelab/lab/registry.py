@@ -2,7 +2,8 @@
 
 Discovery imports every module of the `emergelab.worlds` package (found by walking its
 path, never by a hard-coded name) and any third-party module advertised under the entry
-point group `emergelab.worlds`. A world module calls `register(World(...))` at import time
+point group `emergelab.worlds`, plus the modules named in $EMERGELAB_WORLDS (comma-separated,
+e.g. `EMERGELAB_WORLDS=mylab.worlds.swarm`: your own world without packaging it). A world module calls `register(World(...))` at import time
 and keeps heavy imports (torch) inside its functions, so listing worlds stays instant.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -84,6 +86,12 @@ def _discover() -> None:
 
     for ep in entry_points(group="emergelab.worlds"):
         ep.load()
+    for mod in filter(None, (m.strip() for m in os.environ.get("EMERGELAB_WORLDS", "").split(","))):
+        try:
+            importlib.import_module(mod)
+        except ImportError as e:
+            raise UserError(f"cannot import world module '{mod}' named in EMERGELAB_WORLDS ({e}): "
+                            "fix the name or the PYTHONPATH") from None  # fmt: skip
 
 
 def worlds() -> dict[str, World]:

@@ -44,7 +44,7 @@ from scipy.special import expit
 from emergelab.lab.errors import UserError  # a ValueError the CLI prints as one line
 
 MIN_POINTS = 8
-NOISE_SIGMAS = 5.0        # a real change is at least this many noise sd's tall
+NOISE_SIGMAS = 3.0
 DEFAULT_REL_HEIGHT = 0.1  # ... and at least this fraction of the curve's range
 MAX_WIDTH_FRAC = 0.5      # 10-90% width above this fraction of the span = a drift
 MIN_R2 = 0.5
@@ -136,6 +136,8 @@ def _regions(e, cap):
         i = int(np.argmax(mag))
         if mag[i] <= 3 * s_e or mag[i] == 0:
             break  # whatever is left is noise
+        # Grow while the slope keeps its sign and stays above both 5% of the peak and
+        # the noise.
         sgn = np.sign(e[i])
         ok = free & (sgn * e > max(0.05 * mag[i], 2 * s_e))
         stops = np.flatnonzero(~ok)
@@ -158,6 +160,14 @@ def _logistic(u, lo, hi, t0, w):
     return lo + (hi - lo) * expit((u - t0) / w)
 
 
+def _logistic_jac(u, lo, hi, t0, w):
+    # The analytic Jacobian: several times faster than finite differences on long windows.
+    z = (u - t0) / w
+    s = expit(z)
+    ds = (hi - lo) * s * (1 - s) / w
+    return np.column_stack([1 - s, s, -ds, -ds * z])
+
+
 def _r2(y, model):
     ss_tot = np.sum((y - y.mean()) ** 2)
     return float(1.0 - np.sum((y - model) ** 2) / ss_tot) if ss_tot > 0 else 0.0
@@ -169,13 +179,17 @@ def _fit_logistic(xw, yw, lo0, hi0, t00, w00):
     # for any units.
     L, ys = xw[-1] - xw[0], (abs(hi0 - lo0) or 1.0)
     u, v = (xw - xw[0]) / L, (yw - lo0) / ys
+    # Below a quarter of a sample spacing (10-90% width) the data can't tell widths
+    # apart: the cost is flat and the optimiser would wander. So that is the floor on w.
+    w_min = 0.25 * np.min(np.diff(u)) / (2 * LN9)
     p0 = [0.0, (hi0 - lo0) / ys, np.clip((t00 - xw[0]) / L, 0.01, 0.99),
-          np.clip(w00 / L, 1e-5, 0.5)]
+          np.clip(w00 / L, 2 * w_min, 0.5)]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
-            (lo, hi, t0, w), _ = curve_fit(_logistic, u, v, p0=p0, maxfev=2000,
-                                           bounds=([-np.inf, -np.inf, 0, 1e-6],
+            (lo, hi, t0, w), _ = curve_fit(_logistic, u, v, p0=p0, jac=_logistic_jac,
+                                           maxfev=100,  # good fits need < 30
+                                           bounds=([-np.inf, -np.inf, 0, w_min],
                                                    [np.inf, np.inf, 1, 1]))
     except (RuntimeError, ValueError):
         return None
@@ -241,6 +255,27 @@ def _measure(x, y, ys, w0, w1, a, b, sigma):
     return (*cp[:3], lo0, hi0, cp[3], "changepoint")
 
 
+def _plateaus_hold(x, y, onset, end, tr, kept):
+    """Does the curve sit at start_level just before onset and at end_level just after end?
+
+    This rejects a piece of a long ramp: fitted in a small window it can look like a
+    step, but outside that window the curve keeps moving. We look at twice as many
+    samples as the change itself spans, on each side, and stop at any transition
+    already kept.
+    """
+    i0, i1 = np.searchsorted(x, onset), np.searchsorted(x, end, side="right")
+    n_ctx = max(5, 2 * (i1 - i0))
+    left_stop = max([np.searchsorted(x, e_, side="right") for o, _, e_, _ in kept if e_ <= onset],
+                    default=0)
+    right_stop = min([np.searchsorted(x, o) for o, _, e_, _ in kept if o >= end],
+                     default=len(x))
+    sides = ((y[max(i0 - n_ctx, left_stop):i0], tr.start_level),
+             (y[i1:min(i1 + n_ctx, right_stop)], tr.end_level))
+    tol = 0.25 * abs(tr.height)
+    # Fewer than 3 samples on a side can't tell a plateau from noise, so we don't judge it.
+    return all(len(c) < 3 or abs(np.median(c) - level) <= tol for c, level in sides)
+
+
 # ---------------------------------------------------------------- public API
 
 def detect_transitions(steps, values, *, min_height: float | None = None,
@@ -280,15 +315,15 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
             scales.append(4 * scales[-1] + 1)
     cap = 4 * max_transitions + 8  # peaks examined per scale: bounds the work
 
-    kept = []  # (onset, mid, end, Transition), in fitting units, finest scale first
+    found = []  # (onset, mid, end, Transition) in fitting units, from every scale
     for k in scales:
         ys = _smooth(y, k)
         d = np.diff(ys)
         e = d - np.median(d)  # the excess slope over a steady drift
         regions = [r for r in _regions(e, cap) if abs(e[r[0]:r[1]].sum()) >= 0.5 * floor]
-        order = sorted(range(len(regions)), key=lambda j: -abs(e[slice(*regions[j])].sum()))
-        for j in order:
-            a, b = regions[j]
+        for j, (a, b) in enumerate(regions):
+            # Window: the region plus room for both plateaus, but not into the
+            # neighbouring regions, which belong to other transitions.
             pad = 3 * (b - a) + k
             w0 = max(a - pad, regions[j - 1][1] if j > 0 else 0)
             w1 = min(b + 1 + pad, regions[j + 1][0] + 1 if j + 1 < len(regions) else n)
@@ -298,15 +333,24 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
             onset, mid, end, lo, hi, r2, method = m
             if abs(hi - lo) < floor or r2 < MIN_R2 or end - onset > MAX_WIDTH_FRAC * span:
                 continue
-            if any(o <= mid <= e_ or onset <= m_ <= end for o, m_, e_, _ in kept):
-                continue  # the same transition, seen again at another scale
             unlog = (lambda v: float(10.0 ** v)) if log_steps else float
-            kept.append((onset, mid, end, Transition(
+            found.append((onset, mid, end, Transition(
                 onset=unlog(onset), midpoint=unlog(mid), end=unlog(end),
                 height=float(hi - lo), sharpness=float(span / (end - onset)),
                 start_level=float(lo), end_level=float(hi), method=method, r2=r2)))
-    kept.sort(key=lambda r: -abs(r[3].height))
-    return sorted((r[3] for r in kept[:max_transitions]), key=lambda tr: tr.midpoint)
+
+    # The same change is usually seen at several scales. A fine scale can also see a
+    # noisy change in pieces, and a coarse scale can blur two steps into one. The
+    # best-fitting description is the right one, so we take the candidates by R^2 and
+    # drop any that overlap one we already kept.
+    kept = []
+    for onset, mid, end, tr in sorted(found, key=lambda c: -c[3].r2):
+        if any(o <= mid <= e_ or onset <= m_ <= end for o, m_, e_, _ in kept):
+            continue
+        if _plateaus_hold(x, y, onset, end, tr, kept):
+            kept.append((onset, mid, end, tr))
+    kept.sort(key=lambda c: -abs(c[3].height))
+    return sorted((c[3] for c in kept[:max_transitions]), key=lambda tr: tr.midpoint)
 
 
 def first_crossing(steps, values, threshold: float, *,

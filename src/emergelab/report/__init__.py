@@ -12,4 +12,6 @@ this package costs nothing until a report is actually built.
 from emergelab.report.figures import curves_figure, sweep_figure, to_svg
 from emergelab.report.html import group_metrics, run_report, sweep_report, write_report
 
-__all__ = ["curves_figure", "sweep_figure", "to_svg", "group_metrics", "run_report", "sweep_report", "write_report"]
+__all__ = [
+    "curves_figure", "sweep_figure", "to_svg", "group_metrics", "run_report", "sweep_report", "write_report",
+]  # fmt: skip

@@ -39,6 +39,29 @@ def _new_figure(figsize=(7.0, 3.6)):
     return fig, ax
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _log_axis(ax, which: str, lo: float, hi: float) -> None:
+    """Log scale with plain-text labels (10³ rather than mathtext, which is both slower to
+    lay out and heavier in SVG); minor ticks get labels only when there is no full decade."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def label(v, _pos=None):
+        if v <= 0:
+            return ""
+        e = math.log10(v)
+        return f"10{str(round(e)).translate(_SUPERSCRIPT)}" if abs(e - round(e)) < 1e-9 else f"{v:g}"
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(label))
+    few = hi / lo < 10 if lo > 0 else False
+    axis.set_minor_formatter(FuncFormatter(label) if few else NullFormatter())
+
+
 def _kind(name: str) -> str:
     return name.rsplit("/", 1)[-1].lower()
 
@@ -92,7 +115,8 @@ def curves_figure(curves, names: list[str], transitions: dict[str, list[dict]] |
                     marked = True
         values = np.concatenate(plotted) if plotted else np.array([])
         if logy if logy is not None else _wants_log(values, names):
-            ax.set_yscale("log")
+            pos = values[np.isfinite(values) & (values > 0)]
+            _log_axis(ax, "y", pos.min() if pos.size else 0.0, pos.max() if pos.size else 0.0)
         if marked:  # one legend entry explains all the markings
             ax.plot([], [], color="0.4", ls="--", lw=1.0, label="transition (midpoint, onset–end)")
         ax.set_xlabel("step")
@@ -108,7 +132,10 @@ def _column(frame, name: str, prefix: str) -> str:
         return name
     if prefix + name in frame.columns:
         return prefix + name
-    raise KeyError(f"no column '{name}' or '{prefix}{name}' (have: {', '.join(map(str, frame.columns))})")
+    from emergelab.lab.errors import UserError
+
+    have = ", ".join(c for c in map(str, frame.columns) if c.startswith(prefix)) or "none"
+    raise UserError(f"no column '{name}' or '{prefix}{name}' in the runs frame; {prefix}* columns: {have}")
 
 
 def _missing_phrase(metric: str) -> str:
@@ -157,23 +184,30 @@ def sweep_figure(runs, param: str, metric: str):
         g = pd.DataFrame({"x": x[ok], "y": y[ok]}).groupby("x")["y"]
         stats = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0)}).sort_index()
         if len(stats):
+            # categories have no order to connect: markers and bars only
             ax.errorbar(stats.index.to_numpy(), stats["mean"], yerr=stats["std"].fillna(0), color="C0",
-                        lw=1.8, marker="o", ms=4, capsize=3, label="mean ± std over seeds")  # fmt: skip
+                        lw=1.8, ls="none" if categorical else "-", marker="o", ms=5, capsize=3,
+                        label="mean ± std over seeds")  # fmt: skip
         miss = y.isna() & x.notna()
-        if miss.any():
-            top = blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(xs[miss], np.full(int(miss.sum()), 0.97), "x", color="C3", ms=6,
-                    transform=top, clip_on=False, label=f"no {mname}")  # fmt: skip
         if categorical:
             ax.set_xticks(range(len(cats)), cats)
             ax.set_xlim(-0.5, len(cats) - 0.5)
         else:
             xv = x.dropna()
             if len(xv) and (xv > 0).all() and xv.max() / xv.min() > 10:
-                ax.set_xscale("log")
+                _log_axis(ax, "x", xv.min(), xv.max())
         yv = y.dropna()
         if len(yv) > 1 and (yv > 0).all() and yv.max() / yv.min() > 100:
-            ax.set_yscale("log")
+            _log_axis(ax, "y", yv.min(), yv.max())
+        if miss.any():
+            # crosses along the top, in headroom added above the data so they hide nothing
+            lo, hi = ax.get_ylim()
+            if ok.any():
+                log = ax.get_yscale() == "log"
+                ax.set_ylim(lo, hi * (hi / lo) ** 0.15 if log else hi + 0.15 * (hi - lo))
+            top = blended_transform_factory(ax.transData, ax.transAxes)
+            ax.plot(xs[miss], np.full(int(miss.sum()), 0.95), "x", color="C3", ms=6, mew=1.5,
+                    transform=top, clip_on=False, label=f"no {mname}")  # fmt: skip
         if not ok.any():
             ax.text(0.5, 0.5, f"no run has a value of {mname}", ha="center", va="center",
                     transform=ax.transAxes, color="0.5")  # fmt: skip
@@ -197,11 +231,16 @@ def to_svg(fig: Any) -> str:
     try:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
             # no metadata: its RDF block carries URLs and a date that changes every render
-            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+            no_meta = {"Date": None, "Creator": None, "Format": None, "Type": None}
+            fig.savefig(buf, format="svg", metadata=no_meta)
     finally:
         if "matplotlib.pyplot" in sys.modules:  # a pyplot-made figure would otherwise leak
             sys.modules["matplotlib.pyplot"].close(fig)
     svg = buf.getvalue()
     svg = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", svg)
     svg = re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", svg)
+    # matplotlib names every group (figure_1, axes_1, ...): several inline SVGs would repeat
+    # those ids in one page. Keep only the ids something refers to (clip paths, markers).
+    used = set(re.findall(r"#([\w.-]+)", svg))
+    svg = re.sub(r'\s+id="([^"]*)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
     return svg.strip()

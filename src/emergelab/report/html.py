@@ -44,14 +44,20 @@ def _fmt(v: Any) -> str:
 
 
 def _num(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v))
+    """A real number worth showing as one (not a bool, not NaN)."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v)
 
 
 def _step(v: Any) -> str:
     return "?" if v is None else f"{round(float(v)):d}"
 
 
-def _table(columns: list[str], rows: list[list[Any]], caption: str = "", row_cls: list[str] | None = None) -> dict:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _table(columns: list[str] | None, rows: list[list], caption: str = "", row_cls: list | None = None):
+    """Rows of values -> the template's table; columns=None makes a key/value table."""
     out = []
     for i, r in enumerate(rows):
         cells = [{"text": c if isinstance(c, str) else _fmt(c), "cls": "num" if _num(c) else ""} for c in r]
@@ -140,8 +146,8 @@ def _what_happened(summary: dict, curves) -> list[str]:
             out.append(f"{name}: transitions not analysed ({found.get('error', 'unknown error')}).")
             continue
         if not found:
-            s = curves[name].dropna() if name in curves.columns else None
-            span = f" (it went from {_fmt(s.iloc[0])} to {_fmt(s.iloc[-1])})" if s is not None and len(s) else ""
+            s = curves[name].dropna() if name in curves.columns else []
+            span = f" (it went from {_fmt2(s.iloc[0])} to {_fmt2(s.iloc[-1])})" if len(s) else ""
             out.append(f"{name} showed no sharp transition{span}.")
             continue
         for i, t in enumerate(found):
@@ -154,19 +160,25 @@ def _what_happened(summary: dict, curves) -> list[str]:
     if "grokking_delay" in summary:
         d = summary["grokking_delay"]
         if _num(d):
-            out.append(f"Validation accuracy reached 0.95 {_step(d)} steps after training accuracy reached 0.99.")
+            out.append(f"The grokking delay was {_step(d)} steps: validation accuracy reached 0.95 that long "
+                       "after training accuracy reached 0.99.")  # fmt: skip
         else:
             out.append("Validation accuracy never reached 0.95 within the run: no grokking.")
-    steps = {k: v for k, v in summary.items() if k.endswith("_step") and (_num(v) or v is None)}
+    # summary values named *_step are the steps at which the world saw something happen
+    steps = {k.removesuffix("_step").replace("_", " "): v for k, v in summary.items()
+             if k.endswith("_step") and (_num(v) or v is None)}  # fmt: skip
     if steps:
-        out.append("Milestones: " + "; ".join(
-            f"{k.removesuffix('_step').replace('_', ' ')} at step {_step(v)}" if v is not None
-            else f"{k.removesuffix('_step').replace('_', ' ')} never reached" for k, v in steps.items()) + ".")  # fmt: skip
+        said = [f"{k} at step {_step(v)}" if v is not None else f"{k} never reached"
+                for k, v in steps.items()]  # fmt: skip
+        out.append("Milestones: " + "; ".join(said) + ".")
     return out or ["No transitions were analysed for this run."]
 
 
 def _fmt2(v: Any) -> str:
-    return f"{v:.2f}" if _num(v) and abs(v) < 1e4 else _fmt(v)
+    """Two decimals for levels such as accuracies (and no '-0.00' for a tiny negative)."""
+    if not (_num(v) and abs(v) < 1e4):
+        return _fmt(v)
+    return f"{v:.2f}".replace("-0.00", "0.00")
 
 
 def run_report(store, run_id: str) -> str:
@@ -196,8 +208,9 @@ def run_report(store, run_id: str) -> str:
             errs.append(f"{name}: {found.get('error')}")
             continue
         for t in found:
-            rows.append([name, t.get("onset"), t.get("midpoint"), t.get("end"), t.get("start_level"),
-                         t.get("end_level"), t.get("height"), t.get("sharpness"), t.get("method"), t.get("r2")])  # fmt: skip
+            at = [_step(t.get(k)) for k in ("onset", "midpoint", "end")]  # steps read best as integers
+            rest = [t.get(k) for k in ("start_level", "end_level", "height", "sharpness", "method", "r2")]
+            rows.append([name, *at, *rest])
     tcols = ["metric", "onset", "midpoint", "end", "from", "to", "height", "sharpness", "method", "r²"]
     sections.append(_section("transitions", "Transitions", tables=[_table(tcols, rows)] if rows else [],
                              paragraphs=[] if rows else ["No transition detected."], notes=errs))  # fmt: skip
@@ -211,18 +224,21 @@ def run_report(store, run_id: str) -> str:
         ["key", "value"], cfg, caption="bold: set by an override" if overrides else "",
         row_cls=["hl" if k in overrides else "" for k, _ in cfg])]))  # fmt: skip
 
+    wall = summary.get("wall_s")
     prov = [["run id", run_id], ["world", world], ["preset", meta.get("preset")], ["seed", meta.get("seed")],
-            ["config hash", meta.get("config_hash")], ["created", meta.get("created")], ["host", meta.get("host")],
-            ["emergelab version", meta.get("emergelab_version")],
-            ["wall time", f"{summary['wall_s']:.2f} s" if _num(summary.get("wall_s")) else None]]  # fmt: skip
-    sections.append(_section("provenance", "Provenance", tables=[_table(["", ""], prov)]))
-    return _render(f"{world} — {run_id}", f"run of world '{world}', preset '{meta.get('preset')}'", sections)
+            ["config hash", meta.get("config_hash")], ["created", meta.get("created")],
+            ["host", meta.get("host")], ["emergelab version", meta.get("emergelab_version")],
+            ["wall time", f"{wall:.2f} s" if _num(wall) else None]]  # fmt: skip
+    sections.append(_section("provenance", "Provenance", tables=[_table(None, prov)]))
+    preset = meta.get("preset")
+    sub = f"run of world '{world}', " + (f"preset '{preset}'" if preset else "default config")
+    return _render(f"{world} — {run_id}", sub, sections)
 
 
 # -- sweeps -------------------------------------------------------------------------------
 def _sweep_metrics(runs) -> list[str]:
     """Numeric summary columns worth plotting, most meaningful first: delays and steps of
-    events, then final accuracies, then anything else that varies; wall time last."""
+    events, then final accuracies, then anything else that varies."""
     import pandas as pd
 
     def rank(name: str) -> int:
@@ -233,10 +249,11 @@ def _sweep_metrics(runs) -> list[str]:
             return 1
         if "acc" in n:
             return 2
-        return 4 if n == "wall_s" else 3
+        return 3
 
     picked = []
-    for col in [c for c in runs.columns if c.startswith("summary.")]:
+    # wall time is listed in the runs table; as a figure it says little about the science
+    for col in [c for c in runs.columns if c.startswith("summary.") and c != "summary.wall_s"]:
         name = col.removeprefix("summary.")
         y = pd.to_numeric(runs[col], errors="coerce")
         if runs[col].notna().any() and y.isna().all() and runs[col].dtype == object:
@@ -261,13 +278,14 @@ def sweep_report(store, sweep_id: str) -> str:
 
     plan = [["world", world], ["preset", spec.get("preset")], ["overrides", spec.get("overrides") or {}]]
     plan += [[f"grid: {k}", ", ".join(map(str, v))] for k, v in grid.items()]
-    plan += [[k, v] for k, v in spec.items() if k not in {"world", "preset", "overrides", "grid", "run_ids"}]
+    shown_keys = {"world", "preset", "overrides", "grid", "run_ids"}
+    plan += [[k, v] for k, v in spec.items() if k not in shown_keys]
     n_done = sum(r in done for r in planned)
     pct = round(100 * n_done / len(planned)) if planned else 100
+    progress = f"{n_done} of {len(planned)} planned runs complete."
     sections = [_section("plan", "Sweep", paragraphs=[p for p in [_world_line(world)] if p],
-                         tables=[_table(["", ""], plan)]),
-                _section("progress", "Progress", paragraphs=[f"{n_done} of {len(planned)} planned runs complete."],
-                         progress=pct)]  # fmt: skip
+                         tables=[_table(None, plan)]),
+                _section("progress", "Progress", paragraphs=[progress], progress=pct)]  # fmt: skip
 
     metrics = _sweep_metrics(runs) if len(runs) else []
     params = [k for k in grid if f"config.{k}" in runs.columns]
@@ -301,9 +319,10 @@ def sweep_report(store, sweep_id: str) -> str:
     more = [f"{len(planned) - _MAX_ROWS} more runs not listed."] if len(planned) > _MAX_ROWS else []
     missing = [r for r in planned if r not in done]
     if missing:
-        more.insert(0, f"{len(missing)} planned runs not yet run: re-run the sweep to complete it.")
+        more.insert(0, f"{_plural(len(missing), 'planned run')} not yet run: re-run the sweep to finish it.")
     sections.append(_section("runs", "Runs", tables=[_table(cols, rows, row_cls=cls)], notes=more))
-    sub = f"{world} × {' × '.join(grid) or 'no grid'} × {spec.get('seeds') or 1} seed(s) — {n_done}/{len(planned)} runs"
+    seeds = _plural(spec.get("seeds") or 1, "seed")
+    sub = f"{world} × {' × '.join(grid) or 'no grid'} × {seeds} — {n_done}/{len(planned)} runs"
     return _render(f"Sweep {sweep_id}", sub, sections)
 
 
