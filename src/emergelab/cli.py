@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 
 app = typer.Typer(
     help="emergelab: a laboratory for emergence. Watch grokking and other emergent phenomena "

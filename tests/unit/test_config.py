@@ -3,7 +3,7 @@
 import pytest
 
 from emergelab.lab.config import config_hash, field_docs, make_config, parse_overrides, to_dict
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.registry import get_world
 from tests.toyworld import ToyConfig
 

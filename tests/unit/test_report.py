@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.store import Store
 from emergelab.report import curves_figure, group_metrics, run_report, sweep_figure, sweep_report, to_svg

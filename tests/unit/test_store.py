@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.store import Store, export_frame
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.executors import run_specs
 from emergelab.lab.sweep import derive_seeds, parse_grid, plan, sweep_id
 

@@ -16,7 +16,7 @@ import types
 import typing
 from typing import Any, Literal, get_args, get_origin
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 
 
 def param(default: Any, doc: str) -> Any:

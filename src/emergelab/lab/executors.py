@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.sweep import RunSpec, execute
 
 EXECUTORS = ("serial", "process")

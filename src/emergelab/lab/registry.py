@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from emergelab.lab.config import make_config, suggest
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 
 DEFAULT_STORE = "emergelab-runs"
 _CATALOG_COLS = ["run_id", "world", "preset", "seed", "config_hash", "created", "wall_s", "mtime_ns", "config", "summary"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from emergelab.lab import config as cfgmod
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 from emergelab.lab.registry import get_world
 
 

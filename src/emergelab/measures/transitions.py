@@ -1,55 +1,57 @@
-"""Find sudden jumps ("transitions") in a curve, and measure grokking delays.
+"""Find sudden changes of level ("transitions") in a curve, and measure grokking delays.
 
 detect_transitions(steps, values) works on any 1-D curve (accuracy jumps, loss drops,
-noisy evaluations) and returns one `Transition` per sudden change of level:
+noisy evaluations). It returns one Transition per sudden change:
 
-1. Noise. sigma is estimated from the first differences with the MAD. That is robust,
-   so a few large jumps don't inflate it. A change counts only if
-   |height| >= floor = max(5 * sigma, min_height), and min_height defaults to 10% of
-   the curve's range (max - min). Both conditions have to hold.
-2. Candidates. The curve is smoothed (running median, then a running mean) and we look
-   at its slope per sample *minus the median slope*. Subtracting the median slope means
-   a steady linear drift has no "excess" slope, so a drift never becomes a candidate.
-   Each bump of excess slope is grown outwards from its peak until the slope drops to
-   5% of the peak or into the noise; that bump is one candidate region. We repeat this
-   at a few smoothing widths, fine to coarse. Fine widths keep nearby steps apart, and
-   coarse widths pull a wide, noisy transition out of the noise.
-3. Shape. On the raw data in a window around each region (the window stops at the
-   neighbouring regions) we fit the logistic y = lo + (hi - lo) / (1 + exp(-(t - t0)/w)).
-   If the fit fails, is poor (R^2 < 0.5), or describes a step that is too sharp to
-   resolve (its 10-90% rise fits between two samples), we use a change-point estimate
-   instead: the levels are the medians on either side, and onset/midpoint/end are
-   where the curve first crosses 10/50/90% of the change.
-4. Acceptance. A candidate is kept only if it is significant (|height| >= floor), fully
-   observed (onset and end lie inside the data), concentrated (the 10-90% width is at
-   most half the series span, so a slow drift is never a transition), fits
-   (R^2 >= 0.5), and doesn't overlap a transition we already kept.
+1. Noise. sigma is a robust estimate (MAD) from the first differences, so a few big jumps
+   don't inflate it. A change counts only if |height| >= floor = max(3 * sigma,
+   min_height), and min_height defaults to 10% of the curve's range (max - min).
+2. Candidates. We smooth the curve (a running median, then a running mean) and take its
+   slope per sample minus the median slope. A steady linear drift therefore has no excess
+   slope and never becomes a candidate. Each bump of excess slope is grown out from its
+   peak until the slope falls below 5% of the peak or into the noise. We do this at a
+   few smoothing widths, from fine to coarse. Fine widths keep nearby steps apart, and
+   coarse widths pull wide, noisy changes out of the noise.
+3. Shape. We fit y = lo + (hi - lo) / (1 + exp(-(t - t0) / w)) to the raw data in a
+   window around each bump (the window stops at neighbouring bumps). If the fit fails,
+   is poor (R^2 < 0.5), or gives a step too sharp to resolve (10-90% in less than one
+   sample spacing), we fall back to a change-point estimate. Its levels are the medians
+   on either side, and onset/midpoint/end are where the curve crosses 10/50/90% of the
+   change.
+4. Acceptance. A candidate is kept only if all of these hold:
+   - it is significant (|height| >= floor);
+   - it is fully observed (onset and end fall inside the data);
+   - it is concentrated (10-90% width <= half the span, so a slow drift is not a
+     transition);
+   - it fits (R^2 >= 0.5);
+   - the curve really is flat at start_level before it and at end_level after it
+     (this rejects pieces of a long ramp);
+   - it doesn't overlap a candidate that fits better. The same change is seen at
+     several scales, and the best-fitting description wins.
 
-sharpness is dimensionless: (span of the series) / (end - onset). A value of 1 means
-the change takes the whole series; 20 means it takes 5% of it. With log_steps=True both
-lengths are measured in log10(step), since that is the axis the curve was fitted on.
+sharpness is dimensionless: (span of the series) / (end - onset), where onset and end
+are the 10% and 90% points. 1 means the change takes the whole series; 20 means it takes
+5% of it. With log_steps=True both lengths are in log10(step), the axis of the fit.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.optimize import OptimizeWarning, curve_fit
-from scipy.signal import savgol_filter
+from scipy.optimize import least_squares
 from scipy.special import expit
 
-from emergelab.lab.errors import UserError  # a ValueError the CLI prints as one line
+from emergelab.errors import UserError  # a ValueError that the CLI prints as one line
 
 MIN_POINTS = 8
-NOISE_SIGMAS = 3.0
-DEFAULT_REL_HEIGHT = 0.1  # ... and at least this fraction of the curve's range
-MAX_WIDTH_FRAC = 0.5      # 10-90% width above this fraction of the span = a drift
-MIN_R2 = 0.5
-SUSTAIN_FRAC = 0.9        # first_crossing: share of later points that must stay above
-LN9 = np.log(9.0)         # logistic: 10% -> 50% takes ln(9) * w
+NOISE_SIGMAS = 3.0         # a change must be at least this many noise sd's tall...
+DEFAULT_REL_HEIGHT = 0.1   # ...and, unless min_height is given, 10% of the range
+MAX_WIDTH_FRAC = 0.5       # a 10-90% width beyond half the span is a drift
+MIN_R2 = 0.5               # below this, a model explains too little to trust
+SUSTAIN_FRAC = 0.9         # first_crossing: share of later points that must stay above
+LN9 = np.log(9.0)          # logistic: going from 10% to 50% takes ln(9) * w
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Transition:
     midpoint: float     # step where 50% is done
     end: float          # step where 90% is done
     height: float       # end_level - start_level: signed, negative for a drop
-    sharpness: float    # (series span) / (end - onset), dimensionless
+    sharpness: float    # (series span) / (end - onset): dimensionless, larger = sharper
     start_level: float
     end_level: float
     method: str         # "logistic" or "changepoint"
@@ -68,23 +70,22 @@ class Transition:
         return asdict(self)
 
 
-# ---------------------------------------------------------------- input checks
+# ------------------------------------------------------------------ input checks
 
 def _as_1d(name, a):
     try:
         arr = np.asarray(a, dtype=float)
     except (TypeError, ValueError):
-        raise UserError(f"{name} must be numeric; could not convert {type(a).__name__} "
-                        f"to floats") from None
+        raise UserError(f"{name} must be numeric; could not turn {type(a).__name__} "
+                        f"into floats") from None
     if arr.ndim != 1:
-        raise UserError(f"{name} must be 1-D, got shape {arr.shape}; pass a single "
-                        f"column (a list, 1-D array or pandas Series)")
+        raise UserError(f"{name} must be 1-D, got shape {arr.shape}; pass one column "
+                        f"(a list, 1-D array or pandas Series)")
     return arr
 
 
 def _validate(steps, named: dict, min_points: int):
-    t = _as_1d("steps", steps)
-    ys = {k: _as_1d(k, v) for k, v in named.items()}
+    t, ys = _as_1d("steps", steps), {k: _as_1d(k, v) for k, v in named.items()}
     for k, v in ys.items():
         if len(v) != len(t):
             raise UserError(f"steps and {k} have different lengths ({len(t)} vs "
@@ -95,8 +96,8 @@ def _validate(steps, named: dict, min_points: int):
     for k, v in {"steps": t, **ys}.items():
         bad = ~np.isfinite(v)
         if bad.any():
-            raise UserError(f"{k} contains {int(bad.sum())} NaN/inf value(s), first at "
-                            f"index {int(np.argmax(bad))}; drop those points first, "
+            raise UserError(f"{k} contains {int(bad.sum())} NaN/inf value(s), the first "
+                            f"at index {int(np.argmax(bad))}; drop those points first, "
                             f"e.g. keep = np.isfinite({k})")
     if np.any(np.diff(t) <= 0):
         raise UserError("steps must be strictly increasing; sort the series or drop "
@@ -104,68 +105,65 @@ def _validate(steps, named: dict, min_points: int):
     return t, *ys.values()
 
 
-# ---------------------------------------------------------------- helpers
+# ------------------------------------------------------------------ pieces
 
 def _noise_sigma(y):
-    # Differencing removes the slow signal. The MAD ignores the few big jumps.
-    # Quantised curves can have MAD 0, so then we fall back to the mean deviation.
-    d = np.diff(y)
-    dev = np.abs(d - np.median(d))
+    # Differencing removes the slow signal, and the MAD ignores the few big jumps.
+    # Quantised curves can have a MAD of 0; for those we fall back to the mean deviation.
+    dev = np.abs(np.diff(y) - np.median(np.diff(y)))
     mad = np.median(dev)
     s = 1.4826 * mad if mad > 0 else 1.2533 * dev.mean()
-    return s / np.sqrt(2.0)  # the difference of two iid noises has sd sqrt(2)*sigma
+    return s / np.sqrt(2.0)  # a difference of two iid noises has sd sqrt(2) * sigma
 
 
 def _smooth(y, k):
-    # Running median: kills isolated spikes and returns any monotone curve unchanged.
-    # Savitzky-Golay of order 1: a running mean that is exact on straight lines, even
-    # at the ends, so smoothing never bends a drift into a fake bump.
+    # The running median removes isolated spikes and leaves any monotone curve exactly
+    # as it was. Savitzky-Golay of order 1 is a running mean that stays exact on
+    # straight lines, even at the ends, so smoothing can't bend a drift into a bump.
     k = min(k, len(y) - (1 - len(y) % 2))  # odd and <= n
     if k < 3:
         return y
-    return savgol_filter(median_filter(y, size=k, mode="nearest"), k, 1, mode="interp")
+    return _running_mean(median_filter(y, size=k, mode="nearest"), k)
 
 
-def _regions(e, cap):
-    """Bumps of excess slope as (a, b): diff indices a..b-1, i.e. samples a..b."""
+def _running_mean(y, k):
+    # Savitzky-Golay of order 1 written out (scipy.signal costs ~1 s to import): a centred
+    # mean inside, and at each end the least-squares line through the first/last k points.
+    h = k // 2
+    c = np.concatenate(([0.0], np.cumsum(y)))
+    out = np.empty_like(y, dtype=float)
+    out[h : len(y) - h] = (c[k:] - c[:-k]) / k
+    t = np.arange(k, dtype=float)
+    for sl, idx in ((slice(0, k), slice(0, h)), (slice(len(y) - k, len(y)), slice(len(y) - h, len(y)))):
+        slope, icpt = np.polyfit(t, y[sl], 1)
+        out[idx] = icpt + slope * t[: h] if idx.start == 0 else icpt + slope * t[k - h :]
+    return out
+
+
+def _bumps(e, cap):
+    """Bumps of excess slope e as (a, b), meaning samples a..b; found biggest first."""
     s_e = 1.4826 * np.median(np.abs(e))
     free = np.ones(len(e), bool)
     out = []
-    for _ in range(cap):  # a handful of peaks, biggest first
+    for it in range(cap):
         mag = np.where(free, np.abs(e), 0.0)
         i = int(np.argmax(mag))
-        if mag[i] <= 3 * s_e or mag[i] == 0:
-            break  # whatever is left is noise
-        # Grow while the slope keeps its sign and stays above both 5% of the peak and
-        # the noise.
-        sgn = np.sign(e[i])
-        ok = free & (sgn * e > max(0.05 * mag[i], 2 * s_e))
+        # Stop once the peaks are down in the noise. The biggest bump is always tried,
+        # though, because on a short series the change itself inflates s_e.
+        if mag[i] == 0 or (it > 0 and mag[i] <= 3 * s_e):
+            break
+        # Grow while the slope keeps its sign and stays above 5% of the peak and the noise.
+        ok = free & (np.sign(e[i]) * e > max(0.05 * mag[i], 2 * s_e))
         stops = np.flatnonzero(~ok)
         j = np.searchsorted(stops, i)
-        a = stops[j - 1] + 1 if j > 0 else 0
-        b = stops[j] if j < len(stops) else len(e)
+        a, b = (stops[j - 1] + 1 if j > 0 else 0), (stops[j] if j < len(stops) else len(e))
         free[a:b] = False
-        out.append([a, b, sgn])
-    out.sort()
-    merged = []  # when noise cuts one bump in two, join the touching halves again
-    for r in out:
-        if merged and merged[-1][2] == r[2] and r[0] <= merged[-1][1] + 1:
-            merged[-1][1] = r[1]
-        else:
-            merged.append(r)
-    return [(a, b) for a, b, _ in merged]
+        out.append((a, b))  # diffs a..b-1 join samples a..b
+    return sorted(out)
 
 
 def _logistic(u, lo, hi, t0, w):
     return lo + (hi - lo) * expit((u - t0) / w)
-
-
-def _logistic_jac(u, lo, hi, t0, w):
-    # The analytic Jacobian: several times faster than finite differences on long windows.
-    z = (u - t0) / w
-    s = expit(z)
-    ds = (hi - lo) * s * (1 - s) / w
-    return np.column_stack([1 - s, s, -ds, -ds * z])
 
 
 def _r2(y, model):
@@ -174,121 +172,119 @@ def _r2(y, model):
 
 
 def _fit_logistic(xw, yw, lo0, hi0, t00, w00):
-    """Least-squares logistic on the window; None when the fit fails."""
-    # Rescale to [0, 1] in both axes so that one set of bounds and tolerances works
-    # for any units.
-    L, ys = xw[-1] - xw[0], (abs(hi0 - lo0) or 1.0)
-    u, v = (xw - xw[0]) / L, (yw - lo0) / ys
-    # Below a quarter of a sample spacing (10-90% width) the data can't tell widths
-    # apart: the cost is flat and the optimiser would wander. So that is the floor on w.
-    w_min = 0.25 * np.min(np.diff(u)) / (2 * LN9)
-    p0 = [0.0, (hi0 - lo0) / ys, np.clip((t00 - xw[0]) / L, 0.01, 0.99),
-          np.clip(w00 / L, 2 * w_min, 0.5)]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            (lo, hi, t0, w), _ = curve_fit(_logistic, u, v, p0=p0, jac=_logistic_jac,
-                                           maxfev=100,  # good fits need < 30
-                                           bounds=([-np.inf, -np.inf, 0, w_min],
-                                                   [np.inf, np.inf, 1, 1]))
-    except (RuntimeError, ValueError):
+    """Least-squares logistic on one window: (lo, hi, t0, w, r2), or None if it fails."""
+    # Scale both axes to ~[0, 1] so that the same tolerances work in any units. We fit
+    # log(w), which keeps w > 0 without bounds. The unbounded Levenberg-Marquardt
+    # solver costs several times less than a bounded one.
+    L, sy = xw[-1] - xw[0], (abs(hi0 - lo0) or 1.0)
+    u, v = (xw - xw[0]) / L, (yw - lo0) / sy
+    width = lambda lw: np.exp(np.clip(lw, -25.0, 5.0))  # a sharp step sends w -> 0
+
+    def residual(p):
+        return _logistic(u, p[0], p[1], p[2], width(p[3])) - v
+
+    def jac(p):  # analytic, far cheaper than finite differences on long windows
+        z = (u - p[2]) / width(p[3])
+        s = expit(z)
+        ds = (p[1] - p[0]) * s * (1 - s)
+        return np.column_stack([1 - s, s, -ds / width(p[3]), -ds * z])
+
+    p0 = [0.0, (hi0 - lo0) / sy, (t00 - xw[0]) / L, np.log(max(w00 / L, 1e-6))]
+    res = least_squares(residual, p0, jac=jac, method="lm", max_nfev=200)  # good: < 30
+    if res.status <= 0 or not np.all(np.isfinite(res.x)):
         return None
-    lo, hi, t0, w = lo0 + lo * ys, lo0 + hi * ys, xw[0] + t0 * L, w * L
+    lo, hi = lo0 + res.x[0] * sy, lo0 + res.x[1] * sy
+    t0, w = xw[0] + res.x[2] * L, width(res.x[3]) * L
     return lo, hi, t0, w, _r2(yw, _logistic(xw, lo, hi, t0, w))
 
 
 def _changepoint(xw, cw, yw, lo, hi):
-    """onset/mid/end from 10/50/90% crossings of curve cw; None if not all observed."""
-    f = (cw - lo) / (hi - lo)  # fraction of the change done; rises for drops too
+    """onset/mid/end at the 10/50/90% crossings of curve cw, plus R^2; None if unseen."""
+    f = (cw - lo) / (hi - lo)  # the fraction of the change done; rises for drops too
     above = np.flatnonzero(f >= 0.5)
     if above.size == 0 or above[0] == 0:
         return None
     m = above[0]
-    below = np.flatnonzero(f[:m] < 0.1)
-    done = np.flatnonzero(f[m:] >= 0.9)
+    below, done = np.flatnonzero(f[:m] < 0.1), np.flatnonzero(f[m:] >= 0.9)
     if below.size == 0 or done.size == 0:
         return None
-    i, j = below[-1], m + done[0]
-
-    def cross(k, level):  # linear interpolation between samples k and k+1
-        return xw[k] + (level - f[k]) / (f[k + 1] - f[k]) * (xw[k + 1] - xw[k])
-
-    onset, mid, end = cross(i, 0.1), cross(m - 1, 0.5), cross(j - 1, 0.9)
-    d = (end - onset) / 0.8  # the ramp model: lo -> hi linearly, 10% at onset
-    model = np.interp(xw, [onset - 0.1 * d, end + 0.1 * d], [lo, hi])
-    return onset, mid, end, _r2(yw, model)
+    cross = lambda k, lev: xw[k] + (lev - f[k]) / (f[k + 1] - f[k]) * (xw[k + 1] - xw[k])
+    onset, mid, end = cross(below[-1], 0.1), cross(m - 1, 0.5), cross(m + done[0] - 1, 0.9)
+    d = (end - onset) / 0.8  # the model: a straight ramp from lo to hi through those points
+    return onset, mid, end, _r2(yw, np.interp(xw, [onset - d / 10, end + d / 10], [lo, hi]))
 
 
 def _measure(x, y, ys, w0, w1, a, b, sigma):
-    """Fit one candidate region (samples a..b) in window [w0, w1).
-
-    Returns (onset, mid, end, lo, hi, r2, method) in fitting units, or None."""
-    xw, yw = x[w0:w1], y[w0:w1]
-    # Levels: the medians of the flanks. A region that touches the window edge has no
-    # observed plateau on that side, so we cannot claim to have seen it begin or end.
+    """Measure the bump at samples a..b in window [w0, w1): (onset, mid, end, lo, hi,
+    r2, method) in fitting units, or None if no complete change can be seen."""
     if a - w0 < 3 or w1 - (b + 1) < 3:
-        return None
+        return None  # no plateau observed on one side: we never saw it begin or end
+    xw, yw = x[w0:w1], y[w0:w1]
     lo0, hi0 = float(np.median(y[w0:a])), float(np.median(y[b + 1:w1]))
     if hi0 == lo0:
         return None
     half = np.flatnonzero((ys[a:b + 1] - lo0) / (hi0 - lo0) >= 0.5)
     t00 = x[a + half[0]] if half.size else x[(a + b) // 2]
-    fit = _fit_logistic(xw, yw, lo0, hi0, t00, (x[b] - x[a]) / 9.2)  # region ~ +-4.6w
+    fit = _fit_logistic(xw, yw, lo0, hi0, t00, (x[b] - x[a]) / 9.2)  # bump ~ t0 +- 4.6w
     if fit is not None:
         lo, hi, t0, w, r2 = fit
         onset, end = t0 - LN9 * w, t0 + LN9 * w
         k = int(np.clip(np.searchsorted(xw, t0), 1, len(xw) - 1))
-        resolved = end - onset >= xw[k] - xw[k - 1]
-        if resolved and r2 >= MIN_R2:
+        if end - onset >= xw[k] - xw[k - 1] and r2 >= MIN_R2:  # resolved and good
             if xw[0] <= onset and end <= xw[-1]:
                 return onset, t0, end, lo, hi, r2, "logistic"
-            # A good fit that runs past the window is either a piece of a wider change
-            # (a coarser scale will see all of it) or one whose start was never
-            # observed (e.g. a loss that falls from step 0). Neither is measurable here.
+            # A good fit that runs past its window is either a piece of a wider change
+            # (a coarser scale sees all of it) or a change whose start was never seen,
+            # e.g. a loss falling from step 0. We can measure neither here.
             return None
-    # Change-point fallback: measure crossings on the raw curve when the noise can't
-    # fake a 10% crossing (a clean step stays sharp). Otherwise, on the smoothed curve.
+    # The change-point fallback. We read crossings off the raw curve when noise can't
+    # fake a 10% crossing, so a clean step stays sharp. Otherwise we use the smoothed one.
     clean = 3 * sigma < 0.1 * abs(hi0 - lo0)
     cp = _changepoint(xw, yw if clean else ys[w0:w1], yw, lo0, hi0)
-    if cp is None:
-        return None
-    return (*cp[:3], lo0, hi0, cp[3], "changepoint")
+    return None if cp is None else (*cp[:3], lo0, hi0, cp[3], "changepoint")
 
 
-def _plateaus_hold(x, y, onset, end, tr, kept):
-    """Does the curve sit at start_level just before onset and at end_level just after end?
+def _plateaus_hold(x, y, c, kept, sigma):
+    """Does the curve sit at start_level just before onset, and at end_level after end?
 
-    This rejects a piece of a long ramp: fitted in a small window it can look like a
-    step, but outside that window the curve keeps moving. We look at twice as many
-    samples as the change itself spans, on each side, and stop at any transition
-    already kept.
+    This rejects a piece of a long ramp, which can look like a step inside a small
+    window. We look at twice as many samples as the change spans (at least enough to
+    pin a median well inside the tolerance), but never past a transition already kept.
     """
-    i0, i1 = np.searchsorted(x, onset), np.searchsorted(x, end, side="right")
-    n_ctx = max(5, 2 * (i1 - i0))
-    left_stop = max([np.searchsorted(x, e_, side="right") for o, _, e_, _ in kept if e_ <= onset],
-                    default=0)
-    right_stop = min([np.searchsorted(x, o) for o, _, e_, _ in kept if o >= end],
-                     default=len(x))
-    sides = ((y[max(i0 - n_ctx, left_stop):i0], tr.start_level),
-             (y[i1:min(i1 + n_ctx, right_stop)], tr.end_level))
+    onset, end, tr = c[0], c[2], c[3]
     tol = 0.25 * abs(tr.height)
-    # Fewer than 3 samples on a side can't tell a plateau from noise, so we don't judge it.
-    return all(len(c) < 3 or abs(np.median(c) - level) <= tol for c, level in sides)
+    i0, i1 = np.searchsorted(x, onset), np.searchsorted(x, end, side="right")
+    n_ctx = int(max(10, 2 * (i1 - i0), np.ceil((5 * sigma / tol) ** 2)))
+    prev = max((k for k in kept if k[2] <= onset), key=lambda k: k[2], default=None)
+    nxt = min((k for k in kept if k[0] >= end), key=lambda k: k[0], default=None)
+    lo_stop = np.searchsorted(x, prev[2], side="right") if prev else 0
+    hi_stop = np.searchsorted(x, nxt[0]) if nxt else len(x)
+    for ctx, level, neighbour in ((y[max(i0 - n_ctx, lo_stop):i0], tr.start_level,
+                                   prev and prev[3].end_level),
+                                  (y[i1:min(i1 + n_ctx, hi_stop)], tr.end_level,
+                                   nxt and nxt[3].start_level)):
+        if len(ctx) >= 3 and abs(np.median(ctx) - level) > tol:
+            return False
+        if len(ctx) < 3 and neighbour is not None and abs(neighbour - level) > tol:
+            return False  # pressed against a kept transition: the levels must agree
+    return True  # (fewer than 3 samples at the very edge of the data: nothing to judge)
 
 
-# ---------------------------------------------------------------- public API
+# ------------------------------------------------------------------ public API
 
 def detect_transitions(steps, values, *, min_height: float | None = None,
                        max_transitions: int = 3, smooth: int | None = None,
                        log_steps: bool = False) -> list[Transition]:
     """Sudden changes of level in `values`, sorted by midpoint; [] if there are none.
 
-    min_height: the smallest |height| that counts, in value units. The default is 10%
-        of the curve's range. A noise floor of 5 robust sd's applies either way.
-    smooth: the smoothing window in samples. The default (None) tries a few widths,
-        from about n/200 up to n/8.
-    log_steps: fit against log10(step), for curves that span decades. Steps are
-        still reported in their original units.
+    min_height: the smallest |height| that counts, in value units. It defaults to 10% of
+        the curve's range. The noise floor (3 robust sd's) applies either way.
+    max_transitions: keep at most this many (the tallest).
+    smooth: the smoothing window in samples. The default tries widths from ~n/200 up to n/8.
+    log_steps: fit against log10(step), for curves that span decades. Steps are still
+        reported in their original units.
+    The noise floor assumes roughly independent noise. Slow wobbles taller than
+    min_height look like real changes and will be reported; raise min_height to skip them.
     """
     t, y = _validate(steps, {"values": values}, MIN_POINTS)
     if max_transitions < 1:
@@ -298,57 +294,52 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
     if smooth is not None and smooth < 1:
         raise UserError(f"smooth must be a window of >= 1 samples, got {smooth}")
     if log_steps and t[0] <= 0:
-        raise UserError(f"log_steps=True needs positive steps, but the first is {t[0]:g}; "
+        raise UserError(f"log_steps=True needs positive steps but the first is {t[0]:g}; "
                         f"drop steps <= 0 or use log_steps=False")
     x = np.log10(t) if log_steps else t
+    unlog = (lambda v: float(10.0 ** v)) if log_steps else float
     n, span, rng = len(y), x[-1] - x[0], float(np.ptp(y))
     if rng == 0:
         return []
     sigma = _noise_sigma(y)
     rel = DEFAULT_REL_HEIGHT * rng if min_height is None else min_height
     floor = max(NOISE_SIGMAS * sigma, rel, 1e-9 * rng)  # 1e-9: ignore float round-off
-    if smooth is not None:
-        scales = [int(smooth) | 1]
-    else:
-        scales = [max(1, n // 200) | 1]
-        while 4 * scales[-1] + 1 <= n // 8:
-            scales.append(4 * scales[-1] + 1)
-    cap = 4 * max_transitions + 8  # peaks examined per scale: bounds the work
+    scales = [int(smooth) | 1] if smooth is not None else [max(1, n // 200) | 1]
+    while smooth is None and 4 * scales[-1] + 1 <= n // 8:
+        scales.append(4 * scales[-1] + 1)
 
-    found = []  # (onset, mid, end, Transition) in fitting units, from every scale
+    found = []  # (onset, mid, end, Transition), onset/mid/end in fitting units
     for k in scales:
         ys = _smooth(y, k)
-        d = np.diff(ys)
-        e = d - np.median(d)  # the excess slope over a steady drift
-        regions = [r for r in _regions(e, cap) if abs(e[r[0]:r[1]].sum()) >= 0.5 * floor]
-        for j, (a, b) in enumerate(regions):
-            # Window: the region plus room for both plateaus, but not into the
-            # neighbouring regions, which belong to other transitions.
+        e = np.diff(ys) - np.median(np.diff(ys))  # excess slope over a steady drift
+        bumps = [(a, b) for a, b in _bumps(e, 4 * max_transitions + 8)
+                 if abs(e[a:b].sum()) >= 0.5 * floor]  # cheap pre-screen before fitting
+        for j, (a, b) in enumerate(bumps):
+            # Leave room for both plateaus, but stop at the neighbouring bumps, which
+            # belong to other changes.
             pad = 3 * (b - a) + k
-            w0 = max(a - pad, regions[j - 1][1] if j > 0 else 0)
-            w1 = min(b + 1 + pad, regions[j + 1][0] + 1 if j + 1 < len(regions) else n)
+            w0 = max(a - pad, bumps[j - 1][1] if j > 0 else 0)
+            w1 = min(b + 1 + pad, bumps[j + 1][0] + 1 if j + 1 < len(bumps) else n)
             m = _measure(x, y, ys, w0, w1, a, b, sigma)
             if m is None:
                 continue
             onset, mid, end, lo, hi, r2, method = m
             if abs(hi - lo) < floor or r2 < MIN_R2 or end - onset > MAX_WIDTH_FRAC * span:
                 continue
-            unlog = (lambda v: float(10.0 ** v)) if log_steps else float
             found.append((onset, mid, end, Transition(
                 onset=unlog(onset), midpoint=unlog(mid), end=unlog(end),
                 height=float(hi - lo), sharpness=float(span / (end - onset)),
                 start_level=float(lo), end_level=float(hi), method=method, r2=r2)))
 
-    # The same change is usually seen at several scales. A fine scale can also see a
-    # noisy change in pieces, and a coarse scale can blur two steps into one. The
-    # best-fitting description is the right one, so we take the candidates by R^2 and
-    # drop any that overlap one we already kept.
+    # One change is usually found at several scales. A fine scale can also see a noisy
+    # change in pieces, and a coarse one can blur two steps into one. So we go through
+    # the candidates best fit first and keep the ones that don't overlap a kept one.
     kept = []
-    for onset, mid, end, tr in sorted(found, key=lambda c: -c[3].r2):
-        if any(o <= mid <= e_ or onset <= m_ <= end for o, m_, e_, _ in kept):
+    for c in sorted(found, key=lambda c: -c[3].r2):
+        if any(o <= c[1] <= e_ or c[0] <= m_ <= c[2] for o, m_, e_, _ in kept):
             continue
-        if _plateaus_hold(x, y, onset, end, tr, kept):
-            kept.append((onset, mid, end, tr))
+        if _plateaus_hold(x, y, c, kept, sigma):
+            kept.append(c)
     kept.sort(key=lambda c: -abs(c[3].height))
     return sorted((c[3] for c in kept[:max_transitions]), key=lambda tr: tr.midpoint)
 
@@ -357,30 +348,27 @@ def first_crossing(steps, values, threshold: float, *,
                    sustained: bool = True) -> float | None:
     """The step where `values` first reaches `threshold` (>=), or None if it never does.
 
-    With sustained=True the crossing must hold: from that point on, at least 90% of the
-    remaining points must be >= threshold. This way a lucky noisy spike doesn't count.
+    With sustained=True the crossing has to hold: from that point on, at least 90% of the
+    remaining points must be >= threshold. A lucky noisy spike then doesn't count.
     For a quantity that should fall (a loss), pass -values and -threshold.
     """
     t, v = _validate(steps, {"values": values}, 1)
     if not np.isfinite(threshold):
         raise UserError(f"threshold must be a finite number, got {threshold}")
-    above = v >= threshold
-    ok = above
+    ok = v >= threshold
     if sustained:
-        n_above_after = np.cumsum(above[::-1])[::-1]  # points >= threshold in v[i:]
-        ok = above & (n_above_after >= SUSTAIN_FRAC * np.arange(len(v), 0, -1))
+        n_after = np.cumsum(ok[::-1])[::-1]  # how many of v[i:] are >= threshold
+        ok = ok & (n_after >= SUSTAIN_FRAC * np.arange(len(v), 0, -1))
     idx = np.flatnonzero(ok)
     return float(t[idx[0]]) if idx.size else None
 
 
 def grokking_delay(steps, train_acc, val_acc, *, threshold: float = 0.95,
                    train_threshold: float | None = None) -> float | None:
-    """Steps between train accuracy reaching train_threshold and val accuracy
-    reaching threshold. Both use a sustained first crossing. Returns None if either
-    never gets there."""
+    """Steps from train_acc reaching train_threshold (default: threshold) to val_acc
+    reaching threshold, both as sustained first crossings. None if either never does."""
     t, tr, va = _validate(steps, {"train_acc": train_acc, "val_acc": val_acc}, MIN_POINTS)
-    t_train = first_crossing(t, tr, threshold if train_threshold is None else train_threshold)
+    tt = threshold if train_threshold is None else train_threshold
+    t_train = first_crossing(t, tr, tt)
     t_val = first_crossing(t, va, threshold)
-    if t_train is None or t_val is None:
-        return None
-    return float(t_val - t_train)
+    return None if t_train is None or t_val is None else float(t_val - t_train)

@@ -132,7 +132,7 @@ def _column(frame, name: str, prefix: str) -> str:
         return name
     if prefix + name in frame.columns:
         return prefix + name
-    from emergelab.lab.errors import UserError
+    from emergelab.errors import UserError
 
     have = ", ".join(c for c in map(str, frame.columns) if c.startswith(prefix)) or "none"
     raise UserError(f"no column '{name}' or '{prefix}{name}' in the runs frame; {prefix}* columns: {have}")

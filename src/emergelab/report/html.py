@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emergelab.lab.errors import UserError
+from emergelab.errors import UserError
 
 _SPLITS = ["train", "val", "valid", "validation", "test", "eval"]  # namespaces that are data splits
 _KIND_PANELS = ["acc", "accuracy", "loss"]  # kinds shown across namespaces, in this order
