@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SPEC_HELP = "'Z<M>' (cyclic, e.g. Z127), 'Z<m1>xZ<m2>[x...]' (product, e.g. Z6xZ4) or 'S<n>' (symmetric, n = 2..6)"
-MAX_ORDER = 4096  # the table has N^2 entries; beyond this the world stops being a laptop toy
+MAX_ORDER = 1024  # N^2 training pairs: beyond ~1M pairs the world stops being a laptop toy
 MAX_SYM = 6  # S6 has 720 elements (518,400 pairs); S7 would have 5040
 
 
@@ -72,6 +72,11 @@ def _symmetric(n: int) -> np.ndarray:
     return np.searchsorted(codes, comp @ radix).astype(np.int64)
 
 
+def _frozen(table: np.ndarray) -> np.ndarray:
+    table.setflags(write=False)  # groups are cached and shared: nobody may edit a table
+    return table
+
+
 def parse_group(spec: str) -> Group:
     """Parse a spec into a Group, or raise ValueError listing the accepted forms."""
     if not isinstance(spec, str):
@@ -81,7 +86,7 @@ def parse_group(spec: str) -> Group:
         n = int(m.group(1))
         if not 2 <= n <= MAX_SYM:
             raise ValueError(f"symmetric group S{n}: n must be between 2 and {MAX_SYM}")
-        return Group(spec=f"S{n}", table=_symmetric(n), kind="symmetric", factors=(n,))
+        return Group(spec=f"S{n}", table=_frozen(_symmetric(n)), kind="symmetric", factors=(n,))
     if re.fullmatch(r"Z\d+(XZ\d+)*", s):
         ms = tuple(int(p[1:]) for p in s.split("X"))
         if any(m < 2 for m in ms):
@@ -91,5 +96,5 @@ def parse_group(spec: str) -> Group:
             raise ValueError(f"group {spec!r} has {order} elements; at most {MAX_ORDER} are supported")
         norm = "x".join(f"Z{m}" for m in ms)
         kind = "cyclic" if len(ms) == 1 else "product"
-        return Group(spec=norm, table=_cyclic_product(ms), kind=kind, factors=ms)
+        return Group(spec=norm, table=_frozen(_cyclic_product(ms)), kind=kind, factors=ms)
     raise ValueError(f"unknown group spec {spec!r}; use {SPEC_HELP}")
