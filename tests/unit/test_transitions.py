@@ -208,3 +208,11 @@ def test_grokking_delay_validates():
         grokking_delay(t, np.where(t == 0, np.nan, GOOD), GOOD)
     with pytest.raises(ValueError, match="strictly increasing"):
         first_crossing(t[::-1], GOOD, 0.5)
+
+
+def test_training_curve_that_rises_right_after_initialisation():
+    # A real quick-preset train/acc curve (logged every 10 epochs): the init point, two
+    # short plateau points, then memorisation. The jump must still be found.
+    y = [0.02, 0.151, 0.144, 0.161, 0.235, 0.568, 0.922, 0.986] + [1.0] * 40
+    (tr,) = detect_transitions(np.arange(len(y)) * 10, y)
+    assert 40 <= tr.midpoint <= 60 and tr.height > 0.7

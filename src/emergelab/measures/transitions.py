@@ -217,7 +217,7 @@ def _changepoint(xw, cw, yw, lo, hi):
 def _measure(x, y, ys, w0, w1, a, b, sigma):
     """Measure the bump at samples a..b in window [w0, w1): (onset, mid, end, lo, hi,
     r2, method) in fitting units, or None if no complete change can be seen."""
-    if a - w0 < 3 or w1 - (b + 1) < 3:
+    if a - w0 < 2 or w1 - (b + 1) < 2:
         return None  # no plateau observed on one side: we never saw it begin or end
     xw, yw = x[w0:w1], y[w0:w1]
     lo0, hi0 = float(np.median(y[w0:a])), float(np.median(y[b + 1:w1]))
