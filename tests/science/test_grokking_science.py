@@ -42,11 +42,18 @@ def test_no_weight_decay_no_grokking():
 
 
 @pytest.mark.slow
-def test_less_data_longer_delay():
-    delays = {}
-    for frac in (0.4, 0.5, 0.6):
-        rec = _run(train_fraction=frac, epochs=1000)
-        train_fit, val_fit = _first(rec, "train/acc", 0.99), _first(rec, "val/acc", 0.95)
-        assert train_fit is not None and val_fit is not None, (frac, rec.summary)
-        delays[frac] = val_fit - train_fit
-    assert delays[0.4] > delays[0.5] > delays[0.6], delays
+def test_sweep_less_data_longer_delay(tmp_path):
+    """Li_2's scaling law through the lab: a process-pool sweep over train_fraction,
+    delays read back from the store, as `emergelab sweep` would produce them."""
+    from emergelab.lab.executors import run_specs
+    from emergelab.lab.store import Store
+    from emergelab.lab.sweep import plan
+
+    store = Store(tmp_path / "store")
+    specs = plan("grokking", "quick", {"diag_every": "0", "epochs": "1000"}, {"train_fraction": ["0.4", "0.5", "0.6"]})
+    out = run_specs(specs, store, executor="process", jobs=2, progress=False)
+    assert not out.failed, out.failed
+    runs = store.runs().set_index("config.train_fraction")
+    delays = runs["summary.grokking_delay"]
+    assert delays.notna().all(), runs[["summary.train_fit_step", "summary.val_fit_step"]]
+    assert delays[0.4] > delays[0.5] > delays[0.6], delays.to_dict()
