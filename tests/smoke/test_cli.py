@@ -7,23 +7,6 @@ import sys
 import pandas as pd
 import pytest
 
-from emergelab.cli import main
-
-
-def cli(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["emergelab", *args])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return e.value.code or 0, out.out, out.err
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv("EMERGELAB_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return lambda *a: cli(capsys, monkeypatch, *a)
-
 
 def test_worlds_lists_and_details(run_cli):
     rc, out, _ = run_cli("worlds")

@@ -39,6 +39,10 @@ class World:
     summarize: Callable[[Any], dict[str, Any]] | None = None
     """Optional summarize(curves) -> dict: world-specific summary from the wide frame of
     metrics (index = step, one column per metric name)."""
+    ews: tuple[tuple[str, str], ...] = ()
+    """(metric, timing metric) pairs: after each run the lab tests whether early-warning
+    signals of `metric` preceded the transitions of `timing metric`, e.g.
+    (("val/loss", "val/acc"),) asks whether val/loss slowed down before grokking."""
     look_for: str = ""
     """What a person should look for in the report (shown in `emergelab worlds -v`)."""
 

@@ -109,6 +109,26 @@ class Store:
             raise
         return final
 
+    def update_run(self, run_id: str, summary: dict, artefacts: dict | None = None) -> None:
+        """Replace a complete run's summary (and add/replace artefacts), each file atomically:
+        re-analysis never leaves a run half old, half new on disk."""
+        d = self.runs_dir / run_id
+        if not (d / "summary.json").is_file():
+            raise UserError(f"no run '{run_id}' in store {self.root}: see `emergelab runs`")
+        if artefacts:
+            tmp = self.tmp_dir / f"{run_id}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+            tmp.mkdir(parents=True)
+            try:
+                _write_artefacts(tmp / "a", artefacts)
+                (d / "artefacts").mkdir(exist_ok=True)
+                for f in (tmp / "a").iterdir():
+                    for old in (d / "artefacts").glob(f"{f.stem}.*"):
+                        old.unlink()
+                    os.replace(f, d / "artefacts" / f.name)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        atomic_write(d / "summary.json", lambda p: _write_json(p, summary))
+
     def write_sweep(self, sweep_id: str, spec: dict) -> None:
         self._ensure()
         atomic_write(self.sweeps_dir / f"{sweep_id}.json", lambda p: _write_json(p, spec))

@@ -91,6 +91,7 @@ def sweep_id(world: str, preset: str | None, overrides: dict, grid: dict, seeds:
 
 def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
     """Run one spec and write it to the store; returns its summary. Runs in workers."""
+    from emergelab.lab.analyze import analyze_curves
     from emergelab.lab.recorder import Recorder, _jsonable
     from emergelab.lab.store import Store, provenance
 
@@ -103,7 +104,10 @@ def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_exis
     finally:
         rec.close()
     wall = time.perf_counter() - t0
-    summary = {**rec.summary, **analyse(world, rec), "wall_s": round(wall, 3)}
+    extra, artefacts = analyze_curves(world, rec.wide())
+    for name, obj in artefacts.items():
+        rec.artefact(name, obj)
+    summary = {**rec.summary, **extra, "wall_s": round(wall, 3)}
     meta = {
         "run_id": spec.run_id, "world": spec.world, "preset": spec.preset, "seed": spec.seed,
         "overrides": spec.overrides, "config_hash": spec.run_id.rsplit("-", 1)[-1],
@@ -111,23 +115,3 @@ def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_exis
     }  # fmt: skip
     Store(store_root).write_run(spec.run_id, meta, rec, _jsonable(summary), replace=replace_existing)
     return summary
-
-
-def analyse(world, rec) -> dict:
-    """Transitions in the world's watched metrics, plus the world's own summary."""
-    from emergelab.measures.transitions import detect_transitions
-
-    out: dict[str, Any] = {"transitions": {}}
-    for name in world.watch:
-        if name not in rec.names:
-            continue
-        steps, values = rec.series(name)
-        try:
-            found = detect_transitions(steps, values)
-        except ValueError as e:  # too short / NaN curve: say so in the summary, do not fail the run
-            out["transitions"][name] = {"error": str(e)}
-            continue
-        out["transitions"][name] = [t.to_dict() for t in found]
-    if world.summarize is not None:
-        out.update(world.summarize(rec.wide()))
-    return out

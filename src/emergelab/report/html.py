@@ -215,7 +215,12 @@ def run_report(store, run_id: str) -> str:
     sections.append(_section("transitions", "Transitions", tables=[_table(tcols, rows)] if rows else [],
                              paragraphs=[] if rows else ["No transition detected."], notes=errs))  # fmt: skip
 
-    scal = [[k, v] for k, v in summary.items() if k != "transitions"]
+    from emergelab.report.ews import run_section
+
+    ews = run_section(store, run_id, summary, curves)
+    if ews is not None:
+        sections.append(ews)
+    scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews")]
     sections.append(_section("scalars", "Summary", tables=[_table(["name", "value"], scal)]))
 
     overrides = meta.get("overrides") or {}
@@ -253,7 +258,9 @@ def _sweep_metrics(runs) -> list[str]:
 
     picked = []
     # wall time is listed in the runs table; as a figure it says little about the science
-    for col in [c for c in runs.columns if c.startswith("summary.") and c != "summary.wall_s"]:
+    # (ews_* flags have their own section: detection and false-alarm rates)
+    for col in [c for c in runs.columns
+                if c.startswith("summary.") and c != "summary.wall_s" and not c.startswith("summary.ews_")]:
         name = col.removeprefix("summary.")
         y = pd.to_numeric(runs[col], errors="coerce")
         if runs[col].notna().any() and y.isna().all() and runs[col].dtype == object:
@@ -302,6 +309,11 @@ def sweep_report(store, sweep_id: str) -> str:
     elif not metrics:
         notes.append("The runs have no numeric summary values to plot.")
     sections.append(_section("figures", "Figures", figures=figs, notes=notes))
+    from emergelab.report.ews import sweep_section
+
+    ews = sweep_section(runs, grid)
+    if ews is not None:
+        sections.append(ews)
 
     shown = metrics[:4]
     cols = ["run id", *grid, "seed", *shown, "wall s", "status"]

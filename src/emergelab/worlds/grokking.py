@@ -313,7 +313,8 @@ register(World(
     run=run,
     presets={
         "paper": {},
-        "quick": {"group": "Z59", "hidden": 256, "lr": 3e-3, "weight_decay": 3e-4, "train_fraction": 0.4, "epochs": 800, "diag_every": 40},
+        "quick": {"group": "Z59", "hidden": 256, "lr": 3e-3, "weight_decay": 3e-4, "train_fraction": 0.4, "epochs": 800, "diag_every": 40,
+                  "log_every": 2},  # dense enough for early-warning statistics before the jump
         "paper-transformer": {
             "model": "transformer", "group": "Z113", "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1.0,
             "betas": (0.9, 0.98), "warmup_steps": 10, "train_fraction": 0.3, "epochs": 40000,
@@ -322,6 +323,7 @@ register(World(
         "tiny": {"group": "Z11", "hidden": 32, "epochs": 20, "log_every": 5, "diag_every": 10},
     },
     watch=("val/acc", "train/acc", "val/loss"),
+    ews=(("val/loss", "val/acc"),),  # did val/loss slow down (rising var/AC1) before grokking?
     summarize=summarize,
     look_for="train/acc reaches 1 early while val/acc sits near chance; much later val/acc jumps to ~1 "
              "(grokking_delay in the summary). li2/* diagnostics trace Li_2's lazy -> independent -> "

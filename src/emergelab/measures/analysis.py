@@ -1,0 +1,136 @@
+"""Transition analysis: where are the transitions, and did early-warning signals precede them?
+
+`analyze_series` joins the two instruments. It finds the transitions of a timing curve
+(by default the series itself) with `detect_transitions`, then asks of the series over
+the stretch *before each onset* whether its variance and lag-1 autocorrelation trended
+upwards (critical slowing down), with the surrogate test of `ews.surrogate_test`.
+With no transition it tests the whole series, which is how false alarms are counted:
+a flag on a series that never tips is a false alarm (Dakos, Boettiger et al., "Early
+warning signals: The charted and uncharted territories").
+
+Pure functions over arrays, so they serve a user's CSV as well as a stored run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from emergelab.errors import UserError
+
+MIN_EWS_POINTS = 20  # below this a rolling-window trend test has too few windows to mean much
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class EWSSettings:
+    window: float = 0.5
+    """Rolling window as a fraction of the pre-transition stretch (SCIENCE C3: 50 %)."""
+    detrend: str = "gaussian"
+    """Detrending before the indicators: gaussian, lowess, linear, diff or none."""
+    bandwidth: float = 0.2
+    """Gaussian kernel bandwidth as a fraction of the stretch."""
+    which: tuple[str, ...] = ("var", "ac1")
+    """Indicators tested; a transition is 'flagged' when all of them rise significantly."""
+    n_surrogates: int = 100
+    """Surrogate series of the fitted null model."""
+    null: str = "ar1"
+    """Null model fitted to the detrended series: ar1 or arma."""
+    seed: int = 0
+    """Seeds the surrogates."""
+
+
+def check_settings(s: EWSSettings) -> None:
+    """Bad settings are the user's to fix before anything runs (not a per-stretch note)."""
+    from emergelab.measures.ews import DETRENDS, INDICATORS, NULLS
+
+    if s.detrend not in DETRENDS:
+        raise UserError(f"unknown detrending '{s.detrend}': choose one of {', '.join(DETRENDS)}")
+    if s.null not in NULLS:
+        raise UserError(f"unknown null model '{s.null}': choose one of {', '.join(NULLS)}")
+    bad = [w for w in s.which if w not in INDICATORS]
+    if bad:
+        raise UserError(f"unknown indicator '{bad[0]}': choose from {', '.join(INDICATORS)}")
+    if not 0 < s.window < 1:
+        raise UserError(f"window must be a fraction in (0, 1), got {s.window}")
+    if not 0 < s.bandwidth <= 1:
+        raise UserError(f"bandwidth must be a fraction in (0, 1], got {s.bandwidth}")
+    if s.n_surrogates < 10:
+        raise UserError(f"n_surrogates must be at least 10 for a meaningful p-value, got {s.n_surrogates}")
+
+
+def analyze_series(steps, values, *, metric: str = "series", timing: tuple | None = None,
+                   timing_metric: str | None = None, settings: EWSSettings = EWSSettings(),
+                   margin: float = 0.0) -> dict[str, Any]:  # fmt: skip
+    """Transitions of `timing` (steps, values) — default: the series itself — and the EWS of
+    `values` before each onset (minus `margin` steps), or over the whole series if none.
+
+    Returns {"metric", "timing_metric", "transitions": [Transition dicts], "ews": [entry]}
+    where each entry is {"transition": index or None, "transition_step", "until",
+    "n_points", "tests": [{indicator, tau, p_value, ...}], "flagged", "error"}, and an
+    "indicators" long frame (entry, step, indicator, value) for plotting.
+    """
+    import pandas as pd
+
+    from emergelab.measures.ews import early_warning
+    from emergelab.measures.transitions import detect_transitions
+
+    check_settings(settings)
+    steps = np.asarray(steps, dtype=float)
+    values = np.asarray(values, dtype=float)
+    t_steps, t_values = (steps, values) if timing is None else (np.asarray(timing[0], float), np.asarray(timing[1], float))
+    found = detect_transitions(t_steps, t_values)
+    stretches = [(i, tr.midpoint, tr.onset - margin) for i, tr in enumerate(found)] or [(None, None, None)]
+    entries, frames = [], []
+    for k, (idx, mid, until) in enumerate(stretches):
+        entry: dict[str, Any] = {"transition": idx, "transition_step": mid, "until": until, "n_points": 0,
+                                 "tests": [], "flagged": None, "error": None}  # fmt: skip
+        keep = steps < until if until is not None else np.ones(len(steps), bool)
+        n = int(keep.sum())
+        entry["n_points"] = n
+        if n < MIN_EWS_POINTS:
+            entry["error"] = (f"only {n} points before the transition (need {MIN_EWS_POINTS}): "
+                              "log more often to test for early warnings")  # fmt: skip
+            entries.append(entry)
+            continue
+        try:
+            res = early_warning(steps[keep], values[keep], until=None, window=settings.window,
+                                which=settings.which, detrend=settings.detrend, bandwidth=settings.bandwidth,
+                                n_surrogates=settings.n_surrogates, null=settings.null, seed=settings.seed)  # fmt: skip
+        except UserError as e:  # e.g. a constant stretch: record it, keep analysing the rest
+            entry["error"] = str(e)
+            entries.append(entry)
+            continue
+        tests = res["tests"]
+        entry["tests"] = [{k2: (v.item() if hasattr(v, "item") else v) for k2, v in r.items()}
+                          for r in tests.to_dict("records")]  # fmt: skip
+        entry["flagged"] = bool(((tests["p_value"] < ALPHA) & (tests["tau"] > 0)).all())
+        entries.append(entry)
+        ind = res["indicators"].melt(id_vars="step", var_name="indicator", value_name="value").dropna()
+        ind.insert(0, "entry", k)
+        frames.append(ind)
+    cols = ["entry", "step", "indicator", "value"]
+    indicators = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    return {"metric": metric, "timing_metric": timing_metric or metric, "settings": asdict(settings),
+            "transitions": [t.to_dict() for t in found], "ews": entries, "indicators": indicators}  # fmt: skip
+
+
+def ews_table(results: list[dict]) -> "Any":
+    """One row per (metric, transition, indicator): the table `emergelab analyze` prints."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        for e in r["ews"]:
+            base = {"metric": r["metric"], "at": r["timing_metric"],
+                    "transition_step": e["transition_step"], "until": e["until"], "n_points": e["n_points"]}  # fmt: skip
+            if e["error"] or not e["tests"]:
+                rows.append({**base, "indicator": "—", "tau": np.nan, "p_value": np.nan, "flagged": None,
+                             "note": e["error"] or ""})  # fmt: skip
+            for t in e["tests"]:
+                rows.append({**base, "indicator": t["indicator"], "tau": t["tau"], "p_value": t["p_value"],
+                             "flagged": e["flagged"], "note": ""})  # fmt: skip
+    return pd.DataFrame(rows, columns=["metric", "at", "transition_step", "until", "n_points", "indicator",
+                                       "tau", "p_value", "flagged", "note"])  # fmt: skip

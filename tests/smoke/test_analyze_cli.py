@@ -1,0 +1,51 @@
+"""`emergelab analyze` on a stored run and on a user's CSV."""
+
+import numpy as np
+import pandas as pd
+
+from tests.unit.test_analysis import _slowing_then_jump
+
+
+def test_analyze_csv(run_cli, tmp_path):
+    steps, y = _slowing_then_jump()
+    f = tmp_path / "log.csv"
+    pd.DataFrame({"epoch": steps, "loss": y}).to_csv(f, index=False)
+    rc, out, err = run_cli("analyze", "--csv", str(f), "--column", "loss", "--time", "epoch",
+                           "-o", str(tmp_path / "ews.csv"))
+    assert rc == 0, err
+    assert "warning" in out and "ac1" in out
+    t = pd.read_csv(tmp_path / "ews.csv")
+    assert set(t["indicator"]) == {"var", "ac1"} and t["flagged"].all()
+
+
+def test_analyze_csv_bad_input(run_cli, tmp_path):
+    f = tmp_path / "log.csv"
+    pd.DataFrame({"epoch": np.arange(60), "loss": np.r_[np.zeros(30), np.nan, np.ones(29)]}).to_csv(f, index=False)
+    for args, msg in [
+        (["analyze", "--csv", str(f), "--column", "los"], "no column 'los'"),
+        (["analyze", "--csv", str(f), "--column", "loss"], "NaN"),
+        (["analyze", "--csv", str(f)], "needs --column"),
+        (["analyze", "--csv", str(tmp_path / "nope.csv"), "-c", "x"], "no such file"),
+        (["analyze"], "give a RUN id or --csv"),
+        (["analyze", "somerun", "--csv", str(f)], "one of the two"),
+        (["analyze", "--csv", str(f), "-c", "epoch", "--detrend", "wavelet"], "wavelet"),
+    ]:
+        rc, out, err = run_cli(*args)
+        assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_analyze_run_stores_results_and_reports(run_cli, tmp_path):
+    rc, out, err = run_cli("run", "toy", "-p", "quick", "-s", "steps=400", "-s", "jump_at=300", "-x", "serial")
+    assert rc == 0, err
+    rid = out.split("toy-")[1].split()[0]
+    rc, out, err = run_cli("analyze", f"toy-{rid}", "--metric", "toy/y", "--surrogates", "50")
+    assert rc == 0, err
+    assert "toy/y" in out and "stored with the run" in out
+    import emergelab
+
+    st = emergelab.open_store(str(tmp_path / "store"))
+    summ = st.run_meta(f"toy-{rid}")["summary"]
+    assert summ["ews"][0]["metric"] == "toy/y" and summ["ews_transition"] is True
+    rc, out, err = run_cli("report", f"toy-{rid}", "-o", str(tmp_path / "r.html"))
+    html = (tmp_path / "r.html").read_text()
+    assert rc == 0 and "Early warnings" in html and "Kendall" in html

@@ -1,0 +1,297 @@
+"""Tests for emergelab.measures.ews: hand-computed windows, per-window loops, scipy's Kendall tau,
+and surrogate tests on series that do and do not slow down."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from emergelab.errors import UserError
+from emergelab.measures.ews import (
+    INDICATORS,
+    detrend,
+    early_warning,
+    indicators,
+    kendall_trend,
+    kendall_trend_rows,
+    rolling,
+    surrogate_test,
+)
+
+
+def loop(x, w, lag=1):
+    """The plain per-window reference: numpy on each window x[i-w+1 .. i]."""
+    out = {k: np.full(len(x), np.nan) for k in INDICATORS}
+    for i in range(w - 1, len(x)):
+        xw = x[i - w + 1 : i + 1]
+        d = xw - xw.mean()
+        m2 = np.mean(d**2)
+        out["var"][i] = xw.var(ddof=1)
+        out["std"][i] = xw.std(ddof=1)
+        out["cv"][i] = xw.std(ddof=1) / abs(xw.mean())
+        out["ac1"][i] = np.corrcoef(xw[lag:], xw[:-lag])[0, 1]
+        out["skew"][i] = np.mean(d**3) / m2**1.5
+        out["kurt"][i] = np.mean(d**4) / m2**2 - 3
+    return out
+
+
+def ar1(phi, n, seed):
+    """x_t = phi_t x_{t-1} + e_t with phi a scalar or a per-step array."""
+    phi = np.broadcast_to(phi, (n,))
+    e = np.random.default_rng(seed).standard_normal(n)
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = phi[t] * x[t - 1] + e[t]
+    return x
+
+
+# ------------------------------------------------------------------ rolling
+
+def test_hand_computed_window():
+    # the window at index 4 is [1, 2, 3, 4, 10]: mean 4, deviations -3 -2 -1 0 6
+    x = np.array([1, 2, 3, 4, 10, 3, 1, 4, 1, 5], float)
+    r = rolling(x, 5)
+    assert np.isnan(r["var"][:4]).all()
+    # sum of squares 50: var = 50/4, biased m2 = 10; cubes sum 180: m3 = 36; fourths 1394: m4 = 278.8
+    assert r["var"][4] == pytest.approx(12.5, abs=1e-12)
+    assert r["std"][4] == pytest.approx(3.5355339059327378, abs=1e-12)
+    assert r["cv"][4] == pytest.approx(3.5355339059327378 / 4, abs=1e-12)
+    assert r["skew"][4] == pytest.approx(36 / 10**1.5, abs=1e-12)  # 1.1384199576606167
+    assert r["kurt"][4] == pytest.approx(278.8 / 100 - 3, abs=1e-12)  # -0.212
+    # lag-1 pairs a = [2, 3, 4, 10], b = [1, 2, 3, 4]: cross-deviation sum 12.5, 38.75 and 5
+    assert r["ac1"][4] == pytest.approx(12.5 / np.sqrt(38.75 * 5), abs=1e-12)  # 0.8980265101338746
+    w = x[:5]  # the same numbers from numpy / scipy
+    assert r["var"][4] == pytest.approx(np.var(w, ddof=1))
+    assert r["skew"][4] == pytest.approx(stats.skew(w))
+    assert r["kurt"][4] == pytest.approx(stats.kurtosis(w))
+    assert r["ac1"][4] == pytest.approx(pd.Series(w).autocorr(1))
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3])
+def test_rolling_matches_loop(offset):
+    rng = np.random.default_rng(1)
+    x = offset + 0.1 * rng.standard_normal(600).cumsum() + rng.standard_normal(600)  # a wandering series
+    for w, lag in [(150, 1), (37, 3)]:
+        got, want = rolling(x, w, lag=lag), loop(x, w, lag)
+        for k in INDICATORS:
+            np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-10, err_msg=k)
+
+
+def test_rolling_offset_1e6():
+    # At 1e6 the naive loop itself loses ~1e-10 in skew (its window mean carries 1e6 * eps), so the
+    # reference is the loop on the exactly shifted values: x - 1e6 is exact in floating point.
+    rng = np.random.default_rng(2)
+    x = 1e6 + rng.standard_normal(500)
+    got, want = rolling(x, 100), loop(x - 1e6, 100)
+    for k in ("var", "std", "ac1", "skew", "kurt"):
+        np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-10, err_msg=k)
+    np.testing.assert_allclose(got["cv"], loop(x, 100)["cv"], rtol=1e-12)
+
+
+def test_rolling_2d_matches_rows():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((4, 300)) + np.arange(4)[:, None] * 100
+    both = rolling(X, 0.25)
+    for i in range(4):
+        one = rolling(X[i], 0.25)
+        for k in INDICATORS:
+            np.testing.assert_allclose(both[k][i], one[k], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(both["ac1"][i], loop(X[i], 75)["ac1"], atol=1e-10)
+
+
+def test_flat_window_inside_a_series():
+    x = np.r_[np.random.default_rng(4).standard_normal(20), np.full(10, 3.0)]
+    r = rolling(x, 5)
+    assert r["var"][-1] == 0 and r["std"][-1] == 0
+    assert np.isnan(r["ac1"][-1]) and np.isnan(r["skew"][-1]) and np.isnan(r["kurt"][-1])
+
+
+# ------------------------------------------------------------------ detrending
+
+def test_linear_detrend_recovers_signal():
+    n = 400
+    t = np.arange(n)
+    # a cosine symmetric about the centre, whole periods: orthogonal to both 1 and t
+    s = 0.1 * np.cos(2 * np.pi * 5 * (t - (n - 1) / 2) / n)
+    resid, trend = detrend(3.0 + 0.5 * t + s, "linear", return_trend=True)
+    np.testing.assert_allclose(resid, s, atol=1e-10)
+    np.testing.assert_allclose(trend, 3.0 + 0.5 * t, atol=1e-10)
+
+
+def test_gaussian_detrend_removes_slow_trend():
+    n = 2000
+    noise = np.random.default_rng(5).normal(0, 0.1, n)
+    resid = detrend(np.sin(np.pi * np.arange(n) / n) + noise, "gaussian", bandwidth=0.05)
+    assert 0.095 < resid.std() < 0.11
+    assert np.corrcoef(resid, noise)[0, 1] > 0.95
+
+
+def test_gaussian_is_nadaraya_watson():
+    x = np.random.default_rng(6).standard_normal(50)
+    sigma = 0.2 * 50
+    t = np.arange(50)
+    K = np.exp(-0.5 * ((t[:, None] - t[None, :]) / sigma) ** 2)  # (n, n)
+    np.testing.assert_allclose(detrend(x, "gaussian"), x - K @ x / K.sum(1), atol=1e-12)
+    np.testing.assert_allclose(detrend(x, "gaussian", bandwidth=3), x - (lambda K: K @ x / K.sum(1))(
+        np.exp(-0.5 * ((t[:, None] - t[None, :]) / 3.0) ** 2)), atol=1e-12)  # fmt: skip
+
+
+def lowess_loop(x, k):
+    """Local-linear tricube fit at each point over its window of k consecutive points."""
+    n, a = len(x), (k - 1) // 2
+    fit = np.empty(n)
+    for i in range(n):
+        lo = min(max(i - a, 0), n - k)
+        d = np.arange(lo, lo + k) - i
+        h = np.abs(d).max() + 1.0
+        w = (1 - (np.abs(d) / h) ** 3) ** 3
+        A = np.column_stack([np.ones(k), d]) * np.sqrt(w)[:, None]
+        fit[i] = np.linalg.lstsq(A, x[lo : lo + k] * np.sqrt(w), rcond=None)[0][0]
+    return fit
+
+
+@pytest.mark.parametrize("n,span", [(60, 0.25), (61, 10), (40, 1.0), (1200, 1.0)])
+def test_lowess_matches_loop(n, span):
+    X = np.random.default_rng(7).standard_normal((2, n)).cumsum(1)
+    k = span if isinstance(span, int) else int(span * n + 1e-9)
+    resid = detrend(X, "lowess", span=span)
+    for i in range(2):
+        np.testing.assert_allclose(resid[i], X[i] - lowess_loop(X[i], k), atol=1e-9)
+    line = 2.0 - 0.3 * np.arange(n)
+    np.testing.assert_allclose(detrend(line, "lowess", span=span), 0, atol=1e-9)  # exact on lines
+
+
+def test_diff_and_none():
+    x = np.array([1.0, 4.0, 2.0, 7.0])
+    r = detrend(x, "diff")
+    assert np.isnan(r[0]) and r[1:].tolist() == [3.0, -2.0, 5.0]
+    assert detrend(x, "none").tolist() == x.tolist()
+
+
+# ------------------------------------------------------------------ Kendall
+
+def test_kendall_monotone_and_constant():
+    assert kendall_trend(np.arange(20.0) ** 2) == 1.0
+    assert kendall_trend(-np.arange(20.0)) == -1.0
+    assert kendall_trend([np.nan, np.nan, 1, 2, 3]) == 1.0
+    assert np.isnan(kendall_trend(np.full(5, 2.0)))
+
+
+def test_kendall_matches_scipy_with_ties():
+    rng = np.random.default_rng(8)
+    for n, levels in [(2, 10), (3, 2), (17, 4), (100, 5), (1000, 30), (777, 10**9)]:
+        y = rng.integers(0, levels, n).astype(float)
+        want = stats.kendalltau(np.arange(n), y).statistic
+        assert kendall_trend(y) == pytest.approx(want, abs=1e-12)
+
+
+def test_kendall_rows_match_per_row():
+    rng = np.random.default_rng(9)
+    A = np.round(rng.standard_normal((6, 300)).cumsum(1), 1)  # some ties
+    A[:, :40] = np.nan  # common NaN prefix, as rolling indicators have
+    A[5, 100] = np.nan  # a hole in one row: done on its own
+    got = kendall_trend_rows(A)
+    want = [kendall_trend(row) for row in A]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert got[0] == pytest.approx(stats.kendalltau(np.arange(260), A[0, 40:]).statistic, abs=1e-12)
+
+
+# ------------------------------------------------------------------ indicators and surrogates
+
+def test_indicators_frame():
+    x = np.random.default_rng(10).standard_normal(200) + 10
+    steps = np.arange(200) * 5
+    df = indicators(x, window=0.25, index=steps)
+    assert list(df.columns) == list(INDICATORS) and (df.index == steps).all()
+    assert df["var"].isna().sum() == 49
+    resid = detrend(x)
+    want = loop(resid, 50)
+    np.testing.assert_allclose(df["ac1"], want["ac1"], atol=1e-10)
+    # cv: sd of the residuals over the mean of the raw series
+    raw_mean = pd.Series(x).rolling(50).mean().to_numpy()
+    np.testing.assert_allclose(df["cv"], want["std"] / np.abs(raw_mean), atol=1e-10)
+    d = indicators(x, window=20, which=["ac1"], detrend="diff")
+    assert list(d.columns) == ["ac1"] and d["ac1"].isna().sum() == 20  # NaN at 0, then a window
+
+
+def test_surrogates_null_series_not_significant():
+    for x in (np.random.default_rng(11).standard_normal(600), ar1(0.6, 600, 12)):
+        tests = surrogate_test(x, n=99, seed=1)
+        assert list(tests.columns) == ["indicator", "tau", "null_mean", "null_std", "null_q95", "p_value",
+                                       "n_surrogates"]  # fmt: skip
+        assert (tests["p_value"] > 0.05).all() and (tests["n_surrogates"] == 99).all()
+
+
+def test_surrogates_detect_slowing_down():
+    x = ar1(np.linspace(0.1, 0.95, 1000), 1000, 13)
+    for null in ("ar1", "arma"):
+        tests = surrogate_test(x, n=99, null=null).set_index("indicator")
+        assert tests.loc["ac1", "tau"] > 0.5 and tests.loc["ac1", "p_value"] < 0.05
+        assert tests.loc["ac1", "p_value"] == pytest.approx(0.01)  # no surrogate came close
+        assert tests.loc["ac1", "null_q95"] < tests.loc["ac1", "tau"]
+
+
+def test_surrogates_seeded():
+    x = ar1(0.5, 300, 14)
+    a = surrogate_test(x, n=50, seed=3, detrend="lowess")
+    pd.testing.assert_frame_equal(a, surrogate_test(x, n=50, seed=3, detrend="lowess"))
+    assert not a["null_mean"].equals(surrogate_test(x, n=50, seed=4, detrend="lowess")["null_mean"])
+    d = surrogate_test(x, n=20, detrend="diff", which="kurt")
+    assert d["indicator"].tolist() == ["kurt"] and 0 < d["p_value"].iloc[0] <= 1
+
+
+def test_early_warning_restricts_to_before_until():
+    steps = np.arange(0, 3000, 3)
+    values = ar1(np.linspace(0.1, 0.95, len(steps)), len(steps), 15)
+    res = early_warning(steps, values, until=2400, n_surrogates=30)
+    assert res["n_points"] == 800 and res["until"] == 2400
+    ind = res["indicators"]
+    assert list(ind.columns) == ["step", "var", "ac1"] and ind["step"].max() < 2400
+    assert res["tests"]["indicator"].tolist() == ["var", "ac1"]
+    assert early_warning(steps, values, n_surrogates=5)["n_points"] == len(steps)
+
+
+# ------------------------------------------------------------------ bad input
+
+SAW = np.arange(50.0) % 7  # 50 points that fluctuate
+HOLES = np.r_[1.0, np.nan, 2.0, np.inf].repeat(5)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: rolling(np.arange(30.0), 20), r"series too short for EWS: 30 points with a window of 20 needs "
+                                           r"at least 40; use a smaller window or a longer series"),
+    (lambda: indicators(HOLES), r"x contains 10 NaN/inf value\(s\), the first at index 5"),
+    (lambda: rolling([[1.0, 2, 3, 4, 5, 6], [1, 2, np.nan, 4, 5, 6]], 3), r"first at index \(1, 2\)"),
+    (lambda: indicators(np.full(50, 3.0)), r"series is constant"),
+    (lambda: indicators(np.arange(50.0), detrend="linear"), r"series is constant"),
+    (lambda: rolling([np.ones(10), np.arange(10.0)], 3), r"constant \(row 0\)"),
+    (lambda: indicators(SAW, detrend="spline"), r"unknown detrend method 'spline'; use one "
+                                                r"of gaussian, lowess, linear, diff, none"),
+    (lambda: detrend(SAW, "spline"), r"unknown detrend method"),
+    (lambda: surrogate_test(SAW, null="ar2"), r"unknown null model 'ar2'; use one of ar1, arma"),
+    (lambda: indicators(SAW, which=("var", "hurst")), r"unknown indicator.*'hurst'.*var, std"),
+    (lambda: indicators(SAW, which=()), r"unknown indicator"),
+    (lambda: indicators(SAW, window=0), r"window=0 samples is too small"),
+    (lambda: indicators(SAW, window=-0.1), r"window must be a fraction"),
+    (lambda: indicators(SAW, window=1.5), r"window must be a fraction"),
+    (lambda: indicators(SAW, window=2), r"window=2 samples is too small"),
+    (lambda: indicators(SAW, window="half"), r"window must be a fraction"),
+    (lambda: indicators(SAW, window=0.02), r"only 1 sample"),
+    (lambda: indicators(SAW, window=1.0), r"needs at least 100"),
+    (lambda: indicators(SAW, window=10, lag=9), r"lag must be a whole number from 1 to"),
+    (lambda: indicators(SAW, bandwidth=-0.5), r"bandwidth must be a fraction"),
+    (lambda: indicators(SAW, detrend="lowess", span=2), r"span=2 samples is too small"),
+    (lambda: indicators(SAW, index=range(3)), r"index has 3 entries but x has 50"),
+    (lambda: indicators(np.ones((2, 50))), r"x must be 1-D, got shape \(2, 50\)"),
+    (lambda: kendall_trend(np.ones((2, 5))), r"series must be 1-D"),
+    (lambda: kendall_trend_rows(np.ones(5)), r"A must be 2-D"),
+    (lambda: indicators(["a", "b"]), r"x must be numeric"),
+    (lambda: surrogate_test(SAW, n=0), r"n \(surrogates\) must be a whole number >= 1"),
+    (lambda: early_warning([0, 1, 1, 2] * 10, np.arange(40.0) % 7), r"steps must be strictly increasing"),
+    (lambda: early_warning(np.arange(40), np.arange(39.0)), r"different lengths \(40 vs 39\)"),
+    (lambda: early_warning(np.arange(40), np.arange(40.0) % 7, until=5), r"series too short for EWS"),
+])  # fmt: skip
+def test_user_errors(call, match):
+    with pytest.raises(UserError, match=match) as e:
+        call()
+    assert "\n" not in str(e.value)
