@@ -49,3 +49,16 @@ def test_analyze_run_stores_results_and_reports(run_cli, tmp_path):
     rc, out, err = run_cli("report", f"toy-{rid}", "-o", str(tmp_path / "r.html"))
     html = (tmp_path / "r.html").read_text()
     assert rc == 0 and "Early warnings" in html and "Kendall" in html
+
+
+def test_sweep_report_has_detection_and_false_alarm_rates(run_cli, tmp_path):
+    rc, out, err = run_cli("sweep", "critical_transition", "-p", "quick", "-g", "system=fold,null", "-n", "2",
+                           "-x", "serial", "-o", str(tmp_path / "s.html"))
+    assert rc == 0, err
+    html = (tmp_path / "s.html").read_text()
+    assert "Early warnings across runs" in html and "false-alarm rate" in html
+    import emergelab
+
+    runs = emergelab.open_store(str(tmp_path / "store")).runs()
+    by = runs.groupby("config.system")["summary.ews_transition"].apply(list).to_dict()
+    assert by == {"fold": [True, True], "null": [False, False]}  # the lab ran EWS after every run

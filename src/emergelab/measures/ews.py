@@ -189,7 +189,7 @@ def _trend(x, method, bandwidth, span):
     return c + _lowess(y, max(k, MIN_WINDOW))
 
 
-def detrend(x, method="gaussian", bandwidth=0.2, span=0.25, return_trend=False):
+def detrend(x, method="gaussian", bandwidth=0.1, span=0.25, return_trend=False):
     """Residuals x - trend, same shape as x (1-D, or 2-D with one series per row).
 
     method: "gaussian" (Nadaraya-Watson kernel smoother, sigma = bandwidth * n samples, or
@@ -298,7 +298,7 @@ def _check_common(x, window, lag, which, method, null=None):
     return names, _window(window, len(x), lag)
 
 
-def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandwidth=0.2, span=0.25,
+def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandwidth=0.1, span=0.25,
                index=None):  # fmt: skip
     """DataFrame of rolling indicators of the 1-D series x, one column per name in `which`,
     aligned with x (index = `index`, e.g. the steps, else 0..n-1). x is detrended first and the
@@ -416,7 +416,7 @@ def _simulate(phi, theta, sigma, n, m, rng):
 
 
 def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1"), detrend="gaussian",
-                   bandwidth=0.2, span=0.25, seed=0):  # fmt: skip
+                   bandwidth=0.1, span=0.25, seed=0):  # fmt: skip
     """Is each indicator's rise (Kendall tau) larger than a stationary null model gives?
 
     Fits `null` ("ar1" or "arma" = ARMA(1,1)) to the detrended residuals of x, simulates n
@@ -456,7 +456,7 @@ def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1")
 
 
 def early_warning(steps, values, until=None, window=0.5, which=("var", "ac1"), detrend="gaussian",
-                  bandwidth=0.2, n_surrogates=100, null="ar1", seed=0, lag=1, span=0.25) -> dict:  # fmt: skip
+                  bandwidth=0.1, n_surrogates=100, null="ar1", seed=0, lag=1, span=0.25) -> dict:  # fmt: skip
     """EWS of a transition: indicators and surrogate tests over the points with steps < until
     (the pre-transition stretch; until=None uses the whole series).
 
