@@ -31,6 +31,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grokking_speed.py
 	$(BIN)/python benchmarks/store_ingest.py
+	$(BIN)/python benchmarks/ews_speed.py
 
 clean:
 	rm -rf $(VENV) emergelab-runs grokking-quick.html

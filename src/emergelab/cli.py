@@ -377,6 +377,7 @@ def analyze(
 
 
 def _analyze_csv(path, columns, time_col, settings):
+    import numpy as np
     import pandas as pd
 
     from emergelab.measures.analysis import analyze_series
@@ -399,6 +400,10 @@ def _analyze_csv(path, columns, time_col, settings):
         bad = vals.isna() & df[c].notna()
         if bad.any():
             raise UserError(f"column '{c}' has non-numeric values (first at row {int(bad.idxmax()) + 2}): clean the file")
+        if vals.isna().any() or np.isinf(vals).any():
+            bad = ~np.isfinite(vals.to_numpy(float))
+            raise UserError(f"column '{c}' has {int(bad.sum())} empty, NaN or inf value(s), the first at row "
+                            f"{int(np.argmax(bad)) + 2} of {path}: drop or fill them first")  # fmt: skip
         st = pd.to_numeric(steps, errors="coerce")
         results.append(analyze_series(st.to_numpy(float), vals.to_numpy(float), metric=c, settings=settings))
     return results

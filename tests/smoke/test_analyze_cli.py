@@ -20,15 +20,22 @@ def test_analyze_csv(run_cli, tmp_path):
 
 def test_analyze_csv_bad_input(run_cli, tmp_path):
     f = tmp_path / "log.csv"
-    pd.DataFrame({"epoch": np.arange(60), "loss": np.r_[np.zeros(30), np.nan, np.ones(29)]}).to_csv(f, index=False)
+    pd.DataFrame({"epoch": np.arange(60), "loss": np.r_[np.zeros(30), np.nan, np.ones(29)], "flat": np.ones(60),
+                  "word": ["a"] * 60}).to_csv(f, index=False)
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"short": np.arange(12.0) % 3}).to_csv(short, index=False)
     for args, msg in [
         (["analyze", "--csv", str(f), "--column", "los"], "no column 'los'"),
-        (["analyze", "--csv", str(f), "--column", "loss"], "NaN"),
+        (["analyze", "--csv", str(f), "--column", "loss"], "column 'loss' has 1 empty, NaN or inf value(s), the first at row 32"),
         (["analyze", "--csv", str(f)], "needs --column"),
         (["analyze", "--csv", str(tmp_path / "nope.csv"), "-c", "x"], "no such file"),
         (["analyze"], "give a RUN id or --csv"),
         (["analyze", "somerun", "--csv", str(f)], "one of the two"),
         (["analyze", "--csv", str(f), "-c", "epoch", "--detrend", "wavelet"], "wavelet"),
+        (["analyze", "--csv", str(f), "-c", "flat"], "is constant"),
+        (["analyze", "--csv", str(short), "-c", "short"], "too short for EWS"),
+        (["analyze", "--csv", str(f), "-c", "word"], "non-numeric"),
+        (["analyze", "--csv", str(f), "-c", "epoch", "--window", "1.5"], "window must be a fraction"),
     ]:
         rc, out, err = run_cli(*args)
         assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)

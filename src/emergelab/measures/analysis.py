@@ -83,7 +83,12 @@ def analyze_series(steps, values, *, metric: str = "series", timing: tuple | Non
     steps = np.asarray(steps, dtype=float)
     values = np.asarray(values, dtype=float)
     t_steps, t_values = (steps, values) if timing is None else (np.asarray(timing[0], float), np.asarray(timing[1], float))
-    found = detect_transitions(t_steps, t_values)
+    found = detect_transitions(t_steps, t_values)  # validates: NaN/inf, length, step order
+    if len(values) < MIN_EWS_POINTS:
+        raise UserError(f"series '{metric}' too short for EWS: {len(values)} points, need at least "
+                        f"{MIN_EWS_POINTS}; log more often or use a longer series")  # fmt: skip
+    if np.ptp(values) == 0:
+        raise UserError(f"series '{metric}' is constant: no fluctuations to measure; pick another series")
     stretches = [(i, tr.midpoint, tr.onset - margin) for i, tr in enumerate(found)] or [(None, None, None)]
     entries, frames = [], []
     for k, (idx, mid, until) in enumerate(stretches):
