@@ -222,8 +222,11 @@ def runs(
         con.print(f"no {'sweeps' if sweeps else 'runs'} in {st.root}: try `emergelab run grokking --preset quick`")
         return
     t = Table(title=f"{len(df)} {'sweeps' if sweeps else 'runs'} in {st.root}")
+    if "created" in df.columns:
+        df = df.assign(created=df["created"].astype(str).str.slice(0, 16).str.replace("T", " "))
     for c in df.columns:
-        t.add_column(c.removeprefix("summary."))
+        ids = c in ("run_id", "sweep_id")  # ids must stay whole: people copy them
+        t.add_column(c.removeprefix("summary."), no_wrap=ids, min_width=max(len(str(v)) for v in df[c]) if ids else None)
     for row in df.tail(limit).itertuples(index=False):
         t.add_row(*map(_fmt, row))
     con.print(t)
@@ -244,7 +247,7 @@ def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), st
     summ = meta.pop("summary")
     con.print(f"[bold]{rid}[/bold]  world={meta['world']} preset={meta.get('preset')} seed={meta.get('seed')}")
     con.print("config: " + " ".join(f"{k}={_fmt(v)}" for k, v in meta["config"].items()))
-    con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items() if k != "transitions"))
+    con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items() if k not in ("transitions", "ews")))
     for name, ts in summ.get("transitions", {}).items():
         if isinstance(ts, dict):
             con.print(f"  {name}: {ts.get('error')}")
@@ -253,6 +256,11 @@ def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), st
         for x in ts if isinstance(ts, list) else []:
             con.print(f"  {name}: {x['start_level']:.3g} → {x['end_level']:.3g}, onset {x['onset']:.0f}, "
                       f"midpoint {x['midpoint']:.0f}, end {x['end']:.0f} ({x['method']})")  # fmt: skip
+    for r in summ.get("ews") or []:
+        for e in r["ews"]:
+            tests = ", ".join(f"{t['indicator']} τ={t['tau']:.2f} p={t['p_value']:.3f}" for t in e["tests"])
+            verdict = {True: "early warning", False: "no early warning", None: e.get("error")}[e["flagged"]]
+            con.print(f"  ews {r['metric']} before {r['timing_metric']}: {tests} -> {verdict}")
     names = st.query(f"SELECT DISTINCT name FROM metrics WHERE run_id = '{rid}' ORDER BY name")["name"]
     con.print("metrics: " + ", ".join(names))
 
