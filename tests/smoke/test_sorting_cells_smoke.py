@@ -1,0 +1,176 @@
+"""The sorting_cells world runs every policy and mode in milliseconds, logs what it promises,
+is deterministic given its seed, sorts small undamaged arrays completely, and respects damage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emergelab.errors import UserError
+from emergelab.lab.recorder import Recorder
+from emergelab.lab.registry import get_world
+from emergelab.measures import sorting as M
+from emergelab.worlds import sorting_cells as S
+
+NAMES = {"sort/sortedness", "sort/monotonicity_error", "sort/spearman", "sort/aggregation", "sort/swaps"}
+CASES = [(a, m) for a in S.ALGOTYPES for m in ("cell", "topdown")]
+
+
+def _run(preset: str = "tiny", **overrides) -> Recorder:
+    w = get_world("sorting_cells")
+    rec = Recorder(progress=False)
+    w.run(w.make_config(preset, overrides), rec)
+    return rec
+
+
+@pytest.mark.parametrize("algo,mode", CASES)
+def test_tiny_sorts_completely_and_logs_everything(algo, mode):
+    rec = _run(algotypes=(algo,), mode=mode)
+    assert set(rec.names) == NAMES
+    steps, err = rec.series("sort/monotonicity_error")
+    s = rec.summary
+    assert steps[0] == 0 and steps[-1] == s["steps"] and np.all(np.diff(steps) > 0)
+    for name in NAMES:
+        assert np.array_equal(rec.series(name)[0], steps) and np.all(np.isfinite(rec.series(name)[1])), name
+    assert s["sorted"] and s["finished"] and not s["stalled"] and s["final_sortedness"] == 1.0
+    assert err[-1] == 0 and rec.series("sort/spearman")[1][-1] == 0
+    assert rec.artefacts["final_values"].tolist() == list(range(12))
+    errors = rec.artefacts["errors"]
+    assert errors.size == s["swaps"] + 1 and errors[-1] == 0 and errors[0] == err[0]
+    assert rec.series("sort/swaps")[1][-1] == s["swaps"]
+    assert {"delayed_gratification", "peak_aggregation", "end_aggregation", "steps"} <= set(s)
+
+
+@pytest.mark.parametrize("algo,mode", CASES)
+def test_same_seed_same_run_other_seed_other_run(algo, mode):
+    a, b, c = (_run("quick", algotypes=(algo,), mode=mode, seed=seed) for seed in (0, 0, 1))
+    for name in NAMES:
+        assert np.array_equal(a.series(name)[1], b.series(name)[1]), name
+    assert a.summary == b.summary
+    assert not np.array_equal(a.series("sort/spearman")[1], c.series("sort/spearman")[1])
+
+
+def test_logged_curves_are_the_measures_of_the_rows():
+    rec = _run("quick", algotypes=("bubble", "selection"), log_every=3)
+    steps, srt = rec.series("sort/sortedness")
+    assert steps[:4].tolist() == [0, 3, 6, 9]                         # every 3rd sweep (and the last)
+    err = rec.series("sort/monotonicity_error")[1]
+    n = 50
+    assert np.allclose(srt, 1 - err / (n - 1))
+    cfg = get_world("sorting_cells").make_config("quick", {"algotypes": ("bubble", "selection")})
+    values, _, labels, _, _ = S.initial_state(cfg)
+    assert err[0] == M.monotonicity_error(values)
+    assert rec.series("sort/spearman")[1][0] == M.spearman_distance(values)
+    assert rec.series("sort/aggregation")[1][0] == pytest.approx(M.aggregation(labels))
+    assert rec.summary["start_aggregation"] == pytest.approx(M.aggregation(labels))
+
+
+@pytest.mark.parametrize("algos", [("bubble", "insertion"), ("insertion", "selection"), S.ALGOTYPES])
+def test_chimeric_arrays_sort(algos):
+    rec = _run("quick", algotypes=algos)
+    assert rec.summary["sorted"]
+    labels = rec.artefacts["final_labels"]
+    assert sorted(np.bincount(labels).tolist()) in ([16, 17, 17], [25, 25])  # equal shares ride along
+
+
+@pytest.mark.parametrize("algo", S.ALGOTYPES)
+def test_duplicates_sort(algo):
+    rec = _run("quick", algotypes=(algo,), duplicates=True, levels=5)
+    final = rec.artefacts["final_values"]
+    assert rec.summary["sorted"] and np.all(np.diff(final) >= 0) and set(final.tolist()) <= set(range(5))
+
+
+@pytest.mark.parametrize("kind", ["movable", "immovable"])
+@pytest.mark.parametrize("algo,mode", CASES)
+def test_damage_is_respected(algo, mode, kind):
+    cfg = get_world("sorting_cells").make_config("quick", {"algotypes": (algo,), "mode": mode, "frozen": 4,
+                                                           "frozen_kind": kind, "seed": 3})
+    values, _, _, damage, _ = S.initial_state(cfg)
+    rec = _run("quick", algotypes=(algo,), mode=mode, frozen=4, frozen_kind=kind, seed=3)
+    final, at = rec.artefacts["final_values"], rec.artefacts["frozen_positions"]
+    assert sorted(final.tolist()) == sorted(values)                       # a permutation of the start
+    assert at.size == 4 and rec.summary["n_frozen"] == 4
+    if kind == "immovable":                                               # never moved
+        assert at.tolist() == np.flatnonzero(damage).tolist()
+        assert final[at].tolist() == np.asarray(values)[at].tolist()
+    assert rec.summary["final_sortedness"] < 1.0 or rec.summary["sorted"]
+
+
+@pytest.mark.parametrize("algo", ["bubble", "insertion"])
+def test_one_policy_fast_sweeps_make_the_same_moves(algo):
+    for kind, frozen, seed in [("movable", 0, 0), ("movable", 4, 1), ("immovable", 3, 2), ("movable", 8, 3)]:
+        cfg = get_world("sorting_cells").make_config("quick", {"algotypes": (algo,), "frozen": frozen,
+                                                               "frozen_kind": kind, "seed": seed})
+        runs = []
+        for fast in (True, False):
+            values, kinds, _, damage, rng = S.initial_state(cfg)
+            row = S.Row(values, damage, track_bad=algo == "insertion")
+            out = S.cell_sort(row, kinds, rng, 2500, lambda step: None, fast=fast)
+            runs.append((out, row.moves, row.errors))
+        assert runs[0] == runs[1], (kind, frozen, seed)
+
+
+def test_frozen_fraction_and_presets():
+    w = get_world("sorting_cells")
+    assert w.make_config("tiny", {"frozen_fraction": 0.25}).n_frozen == 3
+    for preset in w.preset_names():
+        assert w.make_config(preset) is not None
+    rec = _run("chimeric-control", n=40)
+    assert rec.summary["sorted"] and set(rec.artefacts["final_labels"].tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("overrides,match", [
+    ({"algotypes": ("quick",)}, "algotypes"),
+    ({"algotypes": ("bubble", "bubble")}, "algotypes"),
+    ({"frozen": 2, "frozen_fraction": 0.1}, "not both"),
+    ({"frozen": 12}, "frozen"),
+    ({"frozen_fraction": 0.99}, "working cell"),
+    ({"mode": "topdown", "algotypes": ("bubble", "selection")}, "topdown"),
+    ({"log_every": 0}, "log_every"),
+    ({"duplicates": True, "levels": 1}, "levels"),
+])
+def test_bad_config_is_a_user_error(overrides, match):
+    with pytest.raises(UserError, match=match):
+        get_world("sorting_cells").make_config("tiny", overrides)
+
+
+def _hand(values, damage, algo="bubble"):
+    row = S.Row(values, damage)
+    kinds = [S.ALGOTYPES.index(algo)] * len(values)
+    steps, stalled = S.cell_sort(row, kinds, np.random.default_rng(0), 100, lambda step: None)
+    return row.v[1:-1], stalled
+
+
+def test_frozen_cells_never_initiate_but_movable_ones_are_displaced():
+    # the one working cell (0) passes both movable frozen cells; the frozen pair 2 > 1 stays
+    final, stalled = _hand([2, 1, 0], [S.MOVABLE, S.MOVABLE, S.ACTIVE])
+    assert final == [0, 2, 1] and stalled
+    # an immovable cell in the middle: nobody can pass it
+    final, stalled = _hand([2, 1, 0], [S.ACTIVE, S.IMMOVABLE, S.ACTIVE])
+    assert final == [2, 1, 0] and stalled
+    # selection swaps at a distance, over the immovable cell
+    final, stalled = _hand([2, 1, 0], [S.ACTIVE, S.IMMOVABLE, S.ACTIVE], "selection")
+    assert final == [0, 1, 2] and not stalled
+
+
+def test_engine_agrees_with_the_plain_object_per_cell_loop():
+    # benchmarks/sorting_speed.py holds a straightforward Cell-object implementation of the same
+    # rules fed the same draws: same final array, and the same sweeps when the run ends sorted
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "sorting_speed.py"
+    spec = importlib.util.spec_from_file_location("sorting_speed", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    w = get_world("sorting_cells")
+    cases = [(("bubble", "selection"), 3, "movable", 0), (S.ALGOTYPES, 2, "immovable", 1),
+             (("insertion",), 3, "movable", 2), (("bubble", "insertion"), 0, "movable", 3)]
+    for algos, frozen, kind, seed in cases:
+        cfg = w.make_config("tiny", {"n": 24, "algotypes": algos, "frozen": frozen, "frozen_kind": kind,
+                                     "duplicates": seed % 2 == 1, "levels": 5, "seed": seed})
+        values, kinds, _, damage, rng = S.initial_state(cfg)
+        row = S.Row(values, damage, track_bad=S.INSERTION in kinds)
+        steps, stalled = S.cell_sort(row, kinds, rng, 24 * 24, lambda step: None)
+        final, sweeps = bench.plain_sort(cfg)
+        assert row.v[1:-1] == final and (stalled or steps == sweeps), (algos, seed)
