@@ -23,16 +23,14 @@ import numpy as np
 import pytest
 
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 
 SEEDS = (0, 1, 2, 3)
 
 
 def _run(preset: str = "paper", **overrides) -> Recorder:
-    w = get_world("gard")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("gard", preset, **overrides)
 
 
 @pytest.fixture(scope="module")

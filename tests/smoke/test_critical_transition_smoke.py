@@ -8,6 +8,7 @@ import pytest
 
 from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 
 NAMES = {"state/x", "forcing/h", "truth/transitioned"}
@@ -15,10 +16,7 @@ SYSTEMS = ("fold", "null", "noise")
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("critical_transition")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("critical_transition", preset, **overrides)
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

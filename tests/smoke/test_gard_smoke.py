@@ -9,6 +9,7 @@ import pytest
 
 from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 from emergelab.worlds import gard
 
@@ -18,10 +19,7 @@ PER_WINDOW = {f"price/{k}" for k in ("trait", *gard.PRICE_TERMS)}
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("gard")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("gard", preset, **overrides)
 
 
 def test_tiny_logs_everything():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 
 BASE = {"train/loss", "train/acc", "val/loss", "val/acc", "weight/norm"}
@@ -17,10 +18,7 @@ TINY_TRANSFORMER = {"model": "transformer", "group": "Z7", "epochs": 3, "log_eve
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("grokking")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("grokking", preset, **overrides)
 
 
 def _all_metrics(rec: Recorder) -> dict[str, np.ndarray]:

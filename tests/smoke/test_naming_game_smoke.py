@@ -8,6 +8,7 @@ import pytest
 
 from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 
 NAMES = {"naming/ari_a", "naming/ari_b", "naming/kappa", "naming/acceptance"}
@@ -15,10 +16,7 @@ MODES = ("mh", "no_comm", "all_accept")
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("naming_game")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("naming_game", preset, **overrides)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -8,6 +8,7 @@ import pytest
 
 from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 
 DEFINITIONS = ("log2k", "bits", "attainable", "interval")
@@ -17,10 +18,7 @@ NAMES = {"scale/k", "scale/composite_defect", "scale/evenness_defect", "scale/ar
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("scales")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("scales", preset, **overrides)
 
 
 def test_tiny_logs_every_measure_per_scale():

@@ -8,6 +8,7 @@ import pytest
 
 from emergelab.errors import UserError
 from emergelab.lab.recorder import Recorder
+from emergelab.lab.sweep import run_world
 from emergelab.lab.registry import get_world
 from emergelab.measures import sorting as M
 from emergelab.worlds import sorting_cells as S
@@ -17,10 +18,7 @@ CASES = [(a, m) for a in S.ALGOTYPES for m in ("cell", "topdown")]
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
-    w = get_world("sorting_cells")
-    rec = Recorder(progress=False)
-    w.run(w.make_config(preset, overrides), rec)
-    return rec
+    return run_world("sorting_cells", preset, **overrides)
 
 
 @pytest.mark.parametrize("algo,mode", CASES)

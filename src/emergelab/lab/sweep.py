@@ -89,6 +89,20 @@ def sweep_id(world: str, preset: str | None, overrides: dict, grid: dict, seeds:
     return f"sweep-{world}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
+def run_world(world_name: str, preset: str | None = None, progress: bool = False, **overrides: Any):
+    """Run a world in memory (no store, no analysis) and return its Recorder: for notebooks
+    and tests. `rec.series("val/acc")`, `rec.wide()` and `rec.summary` read it back."""
+    from emergelab.lab.recorder import Recorder
+
+    world = get_world(world_name)
+    rec = Recorder(progress=progress)
+    try:
+        world.run(world.make_config(preset, overrides), rec)
+    finally:
+        rec.close()
+    return rec
+
+
 def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
     """Run one spec and write it to the store; returns its summary. Runs in workers."""
     from emergelab.lab.analyze import analyze_curves
