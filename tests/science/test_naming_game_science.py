@@ -42,11 +42,11 @@ def test_mh_finds_better_categories_than_either_control():
     mh, alone, accept_all = _mean("mh"), _mean("no_comm"), _mean("all_accept")
     assert mh["ari"] > alone["ari"] + 0.05, (mh, alone)
     assert mh["ari"] > accept_all["ari"] + 0.2, (mh, accept_all)
-    assert mh["ari"] > 0.55
+    assert mh["ari"] > 0.64  # SCIENCE B2 checked floor
 
 
 def test_mh_agents_share_signs_and_silent_agents_do_not():
     mh, alone = _mean("mh"), _mean("no_comm")
-    assert mh["kappa"] >= 0.5, mh
+    assert mh["kappa"] >= 0.74, mh  # the issue asks >= 0.5; SCIENCE B2 checked floor 0.74
     assert abs(alone["kappa"]) < 0.1, alone
     assert 0.3 < mh["acceptance"] < 0.95 and alone["acceptance"] == 0.0
