@@ -76,5 +76,10 @@ def test_help_is_instant_and_lazy():
     code = "import sys, emergelab.cli; print(any(m in sys.modules for m in ('torch', 'pandas', 'duckdb', 'matplotlib')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+    # listing the worlds imports every world module: they must keep torch/scipy/pandas lazy
+    code = ("import sys; from emergelab.lab.registry import worlds; worlds(); "
+            "print([m for m in ('torch', 'pandas', 'scipy', 'duckdb', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
     r = subprocess.run([sys.executable, "-m", "emergelab", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "sweep" in r.stdout

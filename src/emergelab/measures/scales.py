@@ -35,7 +35,6 @@ import functools
 import math
 
 import numpy as np
-from scipy.stats import hypergeom
 
 from emergelab.errors import UserError
 
@@ -351,6 +350,8 @@ def corridor_test(entropy_values, defect_values, named, corridor=(0.25, 0.75), g
 
     def frac(x):
         return x / n_named if n_named else None
+
+    from scipy.stats import hypergeom  # here, not at the top: scipy.stats takes ~1 s to import
 
     def p_more(x, mask):  # P(X >= x) for n_named uniform draws without replacement
         return float(hypergeom.sf(x - 1, S, int(mask.sum()), n_named)) if n_named else None

@@ -61,7 +61,6 @@ import numpy as np
 
 from emergelab.lab.config import param
 from emergelab.lab.registry import World, register
-from emergelab.measures.language import adjusted_rand_index, cohen_kappa
 
 METRICS = ("naming/ari_a", "naming/ari_b", "naming/kappa", "naming/acceptance")
 
@@ -160,6 +159,8 @@ def _listen(rng, mode: str, ll_listener: np.ndarray, proposed: np.ndarray, curre
 
 # -- run -------------------------------------------------------------------------------------
 def run(cfg: NamingGameConfig, rec) -> None:
+    from emergelab.measures.language import adjusted_rand_index, cohen_kappa  # scipy: import lazily
+
     rng = np.random.default_rng(cfg.seed)
     K, N, D = cfg.n_categories, cfg.n_objects, cfg.dim
     rec.set_total(cfg.n_iterations)

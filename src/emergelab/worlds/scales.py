@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from emergelab.lab.config import param
 from emergelab.lab.registry import World, register
@@ -135,6 +134,8 @@ def run(cfg: ScalesConfig, rec) -> None:
                          "claim_holds": holds, "named_inside": ",".join(named_in)})
             if dn == cfg.defect:
                 inside_by[d] = t["inside"]
+    import pandas as pd
+
     table = pd.DataFrame(rows)
 
     pcs = [" ".join(map(str, np.flatnonzero(r))) for r in S]
