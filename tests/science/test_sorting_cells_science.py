@@ -50,13 +50,13 @@ def test_frozen_preset_beats_its_top_down_twin():
     assert sum(s["finished"] for s in cell) > sum(s["finished"] for s in top)   # measured 10 vs 1
 
 
-# Measured (seeds 0-9, 200 cells, distinct values, logged every sweep): peak aggregation
-# 0.661 +- 0.023 (chimeric) vs 0.580 +- 0.016 (control), end 0.514 and 0.514.
+# Measured (seeds 0-9, 200 cells, distinct values, asynchronous activation, logged every step):
+# peak aggregation 0.674 +- 0.018 (chimeric) vs 0.584 +- 0.013 (control), end 0.514 and 0.514.
 def test_chimeric_arrays_aggregate_mid_sort_and_mix_again():
     chim, ctrl = _summaries("chimeric"), _summaries("chimeric-control")
     assert all(s["sorted"] for s in chim + ctrl)
     peak, peak_ctrl = _mean(chim, "peak_aggregation"), _mean(ctrl, "peak_aggregation")
-    assert peak > 0.62 and peak_ctrl < 0.61 and peak - peak_ctrl > 0.04, (peak, peak_ctrl)
+    assert peak > 0.655 and peak_ctrl < 0.61 and peak - peak_ctrl > 0.06, (peak, peak_ctrl)  # checked: 0.68 vs 0.58
     assert sum(a["peak_aggregation"] > c["peak_aggregation"] for a, c in zip(chim, ctrl)) >= 9
     # mid-sort, not at the end: the peak comes before the last step, and the end is back near 0.5
     assert all(s["peak_aggregation_step"] < s["steps"] for s in chim)

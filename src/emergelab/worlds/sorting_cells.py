@@ -80,6 +80,10 @@ class SortingCellsConfig:
                                                          "frozen cell; immovable: it never moves")
     max_steps: int = param(0, "step (sweep) budget; 0 means n*n (insertion needs ~n*n/4 at one swap a sweep)")
     log_every: int = param(1, "log the array every k steps")
+    activation: Literal["sweep", "random"] = param("sweep", "sweep: each active cell acts once per step, in "
+                                                   "a random order; random: as many activations per step "
+                                                   "drawn with replacement (asynchronous, like one thread "
+                                                   "per cell in the reference)")
 
     def __post_init__(self) -> None:
         if not self.algotypes:
@@ -199,13 +203,17 @@ class Row:
 
 
 # -- cell view: every cell runs its policy -----------------------------------------------
-def sweep_draws(rng: np.random.Generator, active: list, n: int, coins: bool, by_cell: bool):
+def sweep_draws(rng: np.random.Generator, active: list, n: int, coins: bool, by_cell: bool,
+                replace: bool = False):
     """Per sweep: (order, rights): the active cells in activation order and, per turn, 1 if a
     bubble cell looks right. by_cell=True gives (turn of each cell id, rights) instead, from the
     same draws. Drawn for batches of sweeps (16, 32, ... 256): numpy is cheap per batch only."""
     b, m, act = 16, len(active), np.asarray(active)
     while True:
-        order = rng.permuted(np.broadcast_to(act, (b, m)), axis=1)                # (b, m) cell ids
+        if replace:  # asynchronous: m draws with replacement (a cell may act twice, or not at all)
+            order = act[rng.integers(0, m, (b, m))]                                  # (b, m) cell ids
+        else:
+            order = rng.permuted(np.broadcast_to(act, (b, m)), axis=1)                # (b, m) cell ids
         rights = [[0] * m] * b
         if coins:                                                # (b, m) fair bits: look right?
             bits = rng.integers(0, 256, (b, (m + 7) // 8), dtype=np.uint8)
@@ -220,7 +228,7 @@ def sweep_draws(rng: np.random.Generator, active: list, n: int, coins: bool, by_
 
 
 def cell_sort(row: Row, kinds: list, rng: np.random.Generator, max_steps: int, on_step,
-              fast: bool = True) -> tuple[int, bool]:
+              fast: bool = True, replace: bool = False) -> tuple[int, bool]:
     """Sweep until sorted, stuck or out of budget; on_step(step) after every sweep.
     kinds[cell] is the algotype code of each cell. Returns (steps, stalled: stopped unsorted
     at a fixed point). Arrays of one policy take a faster sweep (_bubble_sweep,
@@ -228,8 +236,8 @@ def cell_sort(row: Row, kinds: list, rng: np.random.Generator, max_steps: int, o
     v, fz, pos, n, first_bad, track_bad = row.v, row.fz, row.pos, row.n, row.first_bad, row.track_bad
     swap = row.swap
     active = [c for c in range(n) if fz[c + 1] == ACTIVE]            # frozen cells never act
-    policies = {kinds[c] for c in active} if fast else set()
-    draws = sweep_draws(rng, active, n, BUBBLE in {kinds[c] for c in active}, policies == {INSERTION})
+    policies = {kinds[c] for c in active} if fast and not replace else set()  # fast sweeps: permutations only
+    draws = sweep_draws(rng, active, n, BUBBLE in {kinds[c] for c in active}, policies == {INSERTION}, replace)
     movable = [c for c in range(n) if fz[c + 1] == MOVABLE]
     ideal = [1] * n                                      # selection: ideal position, from the left
     fb = first_bad() if track_bad else n + 1             # insertion: first out-of-order working pair
@@ -395,7 +403,7 @@ def run(cfg: SortingCellsConfig, rec) -> None:
 
     stalled = False
     if cfg.mode == "cell":
-        steps, stalled = cell_sort(row, kinds, rng, max_steps, on_step)
+        steps, stalled = cell_sort(row, kinds, rng, max_steps, on_step, replace=cfg.activation == "random")
     else:
         steps = topdown_sort(row, kinds[0], max_steps, on_step)
     if marks[-1][0] != steps:
@@ -443,8 +451,9 @@ register(World(
         "paper": {},                                                   # 100 cells, bubble, distinct values
         "quick": {"n": 50},
         "tiny": {"n": 12},
-        "chimeric": {"n": 200, "algotypes": ("bubble", "selection")},
-        "chimeric-control": {"n": 200, "algotypes": ("bubble", "selection"), "control_labels": True},
+        "chimeric": {"n": 200, "algotypes": ("bubble", "selection"), "activation": "random"},
+        "chimeric-control": {"n": 200, "algotypes": ("bubble", "selection"), "control_labels": True,
+                             "activation": "random"},
         # selection: the policy that swaps at a distance can work round immovable cells; bubble and
         # insertion (adjacent swaps) sort each stretch between them, and so do their top-down versions
         "frozen": {"algotypes": ("selection",), "frozen": 3, "frozen_kind": "immovable"},
