@@ -97,7 +97,7 @@ def analyze_run(store, run_id: str, metrics: list[str] | None = None, at: str | 
                 settings: EWSSettings = EWSSettings(), save: bool = True) -> list[dict]:  # fmt: skip
     """EWS of a stored run (the user's metrics, else the world's pairs, else its watched
     metrics), written back into the run's summary and artefacts when `save`."""
-    from emergelab.lab.recorder import _jsonable
+    from emergelab.lab.recorder import jsonable
     from emergelab.lab.registry import worlds
 
     meta = store.run_meta(run_id)
@@ -111,5 +111,5 @@ def analyze_run(store, run_id: str, metrics: list[str] | None = None, at: str | 
     if save:
         summary = {k: v for k, v in meta["summary"].items() if k not in ("ews", "ews_transition", "ews_flagged")}
         summary.update(ews_summary(results))
-        store.update_run(run_id, _jsonable(summary), {"ews_indicators": ews_frame(results)})
+        store.update_run(run_id, jsonable(summary), {"ews_indicators": ews_frame(results)})
     return results

@@ -24,6 +24,7 @@ class Recorder:
         self.summary: dict[str, Any] = {}
         self.artefacts: dict[str, Any] = {}
         self._cols: dict[tuple[str, ...], tuple[list[int], list[tuple]]] = {}  # names -> (steps, rows)
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # _columns(), until the next log
         self._bar: Any = None
         self._task: Any = None
         self._total: int | None = None
@@ -39,6 +40,7 @@ class Recorder:
             group = self._cols[keys] = ([], [])
         group[0].append(step)
         group[1].append(tuple(scalars.values()))
+        self._arrays = None
         if self._bar is not None:
             self._bar.update(self._task, completed=min(int(step) + 1, self._total or int(step) + 1))
 
@@ -51,11 +53,12 @@ class Recorder:
         group = self._cols.setdefault((name,), ([], []))
         group[0].extend(steps.tolist())
         group[1].extend((v,) for v in values.tolist())
+        self._arrays = None
 
     def summarize(self, **values: Any) -> None:
         """Add final scalars/strings to the run's summary."""
         for k, v in values.items():
-            self.summary[k] = _jsonable(v)
+            self.summary[k] = jsonable(v)
 
     def artefact(self, name: str, obj: Any) -> None:
         """Keep an artefact: ndarray -> .npy, dict/list -> .json, DataFrame -> .parquet,
@@ -89,7 +92,10 @@ class Recorder:
 
     # -- read back -----------------------------------------------------------------------
     def _columns(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """{name: (steps, values)} with each name's rows in logging order."""
+        """{name: (steps, values)} with each name's rows in logging order. Built once per batch
+        of logs (series, wide and to_arrow all read it) and handed out read-only."""
+        if self._arrays is not None:
+            return self._arrays
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         for keys, (steps, rows) in self._cols.items():
             st = np.asarray(steps, dtype=np.int64)
@@ -106,7 +112,9 @@ class Recorder:
             if len(ps) > 1:  # interleave groups back into step order
                 order = np.argsort(st, kind="stable")
                 st, va = st[order], va[order]
+            st.flags.writeable = va.flags.writeable = False
             out[k] = (st, va)
+        self._arrays = out
         return out
 
     @property
@@ -150,7 +158,7 @@ class Recorder:
         return pd.DataFrame(cols).sort_index()
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     if isinstance(v, (np.floating, float)):
         f = float(v)
         return None if math.isnan(f) or math.isinf(f) else f
@@ -159,9 +167,9 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
+        return [jsonable(x) for x in v.tolist()]
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     return v

@@ -106,7 +106,7 @@ def run_world(world_name: str, preset: str | None = None, progress: bool = False
 def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
     """Run one spec and write it to the store; returns its summary. Runs in workers."""
     from emergelab.lab.analyze import analyze_curves
-    from emergelab.lab.recorder import Recorder, _jsonable
+    from emergelab.lab.recorder import Recorder, jsonable
     from emergelab.lab.store import Store, provenance
 
     world = get_world(spec.world)
@@ -127,5 +127,5 @@ def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_exis
         "overrides": spec.overrides, "config_hash": spec.run_id.rsplit("-", 1)[-1],
         "config": spec.config, **provenance(),
     }  # fmt: skip
-    Store(store_root).write_run(spec.run_id, meta, rec, _jsonable(summary), replace=replace_existing)
+    Store(store_root).write_run(spec.run_id, meta, rec, jsonable(summary), replace=replace_existing)
     return summary

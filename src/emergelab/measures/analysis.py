@@ -46,15 +46,11 @@ class EWSSettings:
 
 def check_settings(s: EWSSettings) -> None:
     """Bad settings are the user's to fix before anything runs (not a per-stretch note)."""
-    from emergelab.measures.ews import DETRENDS, INDICATORS, NULLS
+    from emergelab.measures.ews import DETRENDS, NULLS, _choice, _names  # ews's own checks and messages
 
-    if s.detrend not in DETRENDS:
-        raise UserError(f"unknown detrending '{s.detrend}': choose one of {', '.join(DETRENDS)}")
-    if s.null not in NULLS:
-        raise UserError(f"unknown null model '{s.null}': choose one of {', '.join(NULLS)}")
-    bad = [w for w in s.which if w not in INDICATORS]
-    if bad:
-        raise UserError(f"unknown indicator '{bad[0]}': choose from {', '.join(INDICATORS)}")
+    _choice("detrend method", s.detrend, DETRENDS)
+    _choice("null model", s.null, NULLS)
+    _names(s.which)
     if not 0 < s.window < 1:
         raise UserError(f"window must be a fraction in (0, 1), got {s.window}")
     if not 0 < s.bandwidth <= 1:
