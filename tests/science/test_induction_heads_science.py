@@ -1,12 +1,14 @@
 """Induction heads on the `quick` preset (2-layer attention-only, seq_len 32, ~15-30 s each on
 2 cores): a loss plateau, then a phase change as a layer-1 induction head forms; with every
 layer-0 head ablated no induction head forms; a clamped previous-token head moves it earlier
-(Singh et al. 2024's clamping)."""
+(Singh et al. 2024's clamping). The head that forms on repeated sequences also copies labels in
+held-out few-shot exemplar-label sequences (fewshot/acc, induction strength)."""
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytest
 
 from emergelab.lab.sweep import run_world
@@ -44,3 +46,26 @@ def test_clamped_previous_token_head_moves_the_phase_change_earlier():
     base, clamped = _run().summary, _run(clamp_prev=("0.0",)).summary
     assert clamped["final_prefix_match_max_l1"] >= 0.5, clamped
     assert clamped["induction_step"] < base["induction_step"], (clamped, base)
+
+
+@pytest.mark.slow
+def test_the_induction_head_copies_labels_in_fewshot_sequences():
+    """Trained on repeats only, the model predicts held-out few-shot labels that only an earlier
+    exemplar-label pair gives away, from the phase change on; before it, it is near the
+    context-label-guessing level (~1/n_items) and its layer-1 heads ignore the exemplar."""
+    rec = _run()
+    s = rec.summary
+    pc = s["phase_change_step"]
+    steps, acc = rec.series("fewshot/acc")
+    ist = rec.series("probe/induction_strength_max_l1")[1]
+    before = steps < pc - 150
+    assert acc[before].max() < 0.35 and np.abs(ist[before]).max() < 0.1, (acc[before].max(), ist[before])
+    assert s["final_fewshot_acc"] >= 0.7 and s["final_induction_strength_max_l1"] >= 0.3, s
+    assert s["fewshot_step"] is not None and abs(s["fewshot_step"] - pc) < 200, s
+
+
+@pytest.mark.slow
+def test_no_fewshot_copying_without_layer0_heads():
+    s = _run(ablate=ALL_L0).summary
+    assert s["fewshot_step"] is None and s["final_fewshot_acc"] < 0.45, s
+    assert s["final_induction_strength_max_l1"] < 0.2, s

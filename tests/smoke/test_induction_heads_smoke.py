@@ -76,3 +76,56 @@ def test_bad_config_is_a_clear_error(bad):
 
     with pytest.raises(UserError, match="invalid config|bad value"):
         get_world("induction_heads").make_config("tiny", bad)
+
+
+def test_fewshot_metrics_logged():
+    rec = _run(task="mix")
+    names = set(rec.names)
+    assert {"fewshot/acc", "fewshot/loss", "probe/induction_strength_max_l0", "probe/induction_strength_max_l1"} <= names
+    assert {f"probe/induction_strength_l{l}h{h}" for l in (0, 1) for h in (0, 1)} <= names
+    assert rec.series("fewshot/acc")[0].tolist() == [0, 2, 4, 6]
+    acc, ist = rec.series("fewshot/acc")[1], rec.series("probe/induction_strength_max_l1")[1]
+    assert np.all((acc >= 0) & (acc <= 1)) and np.all((ist >= -1) & (ist <= 1))
+    s = rec.summary
+    assert {"fewshot_step", "final_fewshot_acc", "final_fewshot_loss", "final_induction_strength_max_l1"} <= set(s)
+    assert "fewshot_step" in get_world("induction_heads").summarize(rec.wide())
+    off = _run(fewshot_eval_batch=0)  # switched off: no few-shot metrics, the rest unchanged
+    assert not any(n.startswith("fewshot/") or "induction_strength" in n for n in off.names)
+    assert np.array_equal(off.series("eval/loss")[1], _run().series("eval/loss")[1])
+
+
+def test_fewshot_eval_batch_structure():
+    """Every held-out sequence is exemplar-label pairs with one query: its exemplar occurs exactly
+    once before (correct = the label after it) and a different exemplar before it (wrong); the
+    scored positions are exactly the exemplars seen earlier in the sequence."""
+    import torch
+
+    from emergelab.worlds.induction_heads import _fewshot_eval
+
+    cfg = get_world("induction_heads").make_config("tiny", {"n_items": 3})
+    B, T = 40, cfg.seq_len
+    x, q, cor, wr, scored = _fewshot_eval(cfg, B, torch.Generator().manual_seed(5))
+    assert x.shape == (B, T) and q.shape == cor.shape == wr.shape == (B,) and scored.shape == (B, T - 1)
+    assert (q % 2 == 0).all() and (cor % 2 == 1).all() and (wr % 2 == 1).all()  # exemplar / label positions
+    assert (cor < q).all() and (wr < q).all() and (cor != wr).all()
+    b = torch.arange(B)
+    assert (x[b, cor - 1] == x[b, q]).all() and (x[b, wr - 1] != x[b, q]).all()
+    for i in range(B):
+        ex, n_before = x[i, 0::2], int(q[i]) // 2
+        assert int((ex[:n_before] == x[i, q[i]]).sum()) == 1  # exactly one earlier copy
+        want = torch.zeros(T - 1, dtype=torch.bool)
+        for p in range(1, T // 2):
+            want[2 * p] = bool((ex[:p] == ex[p]).any())
+        assert torch.equal(scored[i], want)
+        lab = x[i, 1::2]  # a label is known from the context wherever it is scored
+        assert all(lab[p] == lab[(ex[:p] == ex[p]).nonzero()[0, 0]] for p in range(T // 2) if want[2 * p])
+    again = _fewshot_eval(cfg, B, torch.Generator().manual_seed(5))
+    assert all(torch.equal(u, v) for u, v in zip((x, q, cor, wr, scored), again))
+
+
+def test_ideal_induction_head_scores_one_on_the_fewshot_batch():
+    """clamp_induction pins a layer-1 head to the ideal pattern: induction strength is then 1 on
+    the held-out few-shot queries (they have a single earlier copy)."""
+    rec = _run(clamp_induction=("1.0",))
+    assert np.allclose(rec.series("probe/induction_strength_l1h0")[1], 1.0)
+    assert np.allclose(rec.series("probe/induction_strength_max_l1")[1], 1.0)

@@ -9,6 +9,8 @@ No TransformerLens: the whole hook mechanism is two optional dicts passed to `fo
     logits = net(tokens)                                  # (B, T) -> (B, T, V_out)
     logits = net(tokens, cache={})                        # fills the dict, detached
     logits = net(tokens, hooks={"blocks.0.attn.pattern": clamp})   # intervention
+    logits = net(tokens, embeds=e)                        # e (B, T, D) added to the token embedding
+    logits = net(embeds=e)                                # continuous inputs alone (no token table)
 
 At every hook point `name`, in this order:
   1. if `hooks` has `name`, call `hooks[name](x)`; if it returns a tensor, that tensor
@@ -18,7 +20,7 @@ At every hook point `name`, in this order:
 With neither, a hook point costs one `is None` test.
 
 Hook points (B batch, T positions, D d_model, H heads, d d_head, M d_mlp, V vocab_out):
-    embed                      (B, T, D)  token embedding
+    embed                      (B, T, D)  token embedding (+ `embeds`, or `embeds` alone)
     pos_embed                  (B, T, D)  learned positions only (rotary adds none)
     blocks.{l}.resid_pre       (B, T, D)
     blocks.{l}.attn.q / .k / .v  (B, T, H, d)  after rotary, i.e. what the dot product sees
@@ -232,14 +234,25 @@ class Transformer(nn.Module):
         """Per-head OV weights of a layer: W_V (H, D, d), W_O (H, d, D) (views, with grad)."""
         return self.blocks[layer].attn.ov()
 
-    def forward(self, tokens: torch.Tensor, cache: dict | None = None,
-                hooks: dict[str, Hook] | None = None) -> torch.Tensor:
-        """tokens (B, T) int64 -> logits (B, T, V_out). See the module docstring for hooks."""
-        T = tokens.shape[1]
+    def forward(self, tokens: torch.Tensor | None = None, cache: dict | None = None,
+                hooks: dict[str, Hook] | None = None, embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, T) int64 -> logits (B, T, V_out). See the module docstring for hooks.
+        embeds (B, T, D), optional: continuous inputs (e.g. projected Gaussian exemplars)
+        added to the token embedding, or used in its place when tokens is None."""
+        if embeds is not None and (embeds.dim() != 3 or embeds.shape[-1] != self.cfg.d_model
+                                   or (tokens is not None and embeds.shape[:2] != tokens.shape)):
+            raise UserError(f"embeds must be (B, T, d_model={self.cfg.d_model}) matching tokens, "
+                            f"got {tuple(embeds.shape)}")
+        if tokens is None and embeds is None:
+            raise UserError("Transformer.forward needs tokens, embeds or both")
+        T = (tokens if tokens is not None else embeds).shape[1]
         if T > self.cfg.n_ctx:
             raise UserError(f"sequence length {T} exceeds n_ctx={self.cfg.n_ctx}")
         hp = cache is not None or hooks is not None
-        x = self.W_E[tokens]  # (B, T, D)
+        if tokens is None:
+            x = embeds  # (B, T, D)
+        else:
+            x = self.W_E[tokens] if embeds is None else self.W_E[tokens] + embeds  # (B, T, D)
         if hp:
             x = _point(x, "embed", cache, hooks)
         if self.W_pos is not None:

@@ -22,15 +22,32 @@ labels, so a label is predictable only by copying it from an earlier pair; "mix"
 Next-token cross-entropy on every position.
 
 Logged every `log_every` steps (clamps and ablations active, since they are the model now),
-on a fixed held-out batch of repeated sequences:
+on a fixed held-out batch of repeated sequences (k = seq_len/2):
     train/loss                 training-batch loss
     eval/loss                  held-out loss (mean over positions)
     icl/score                  loss on the last 10% of positions minus the first 10%
                                (negative: later tokens are cheaper, learned in context)
     probe/prefix_match_max_l{l}, probe/prev_token_max_l{l}   max over heads of layer l
     probe/prefix_match_l{l}h{h}, probe/prev_token_l{l}h{h}   per head (per_head_probes)
+and on a second fixed held-out batch of few-shot sequences (its own seeded generator;
+whatever `task` trains on; `fewshot_eval_batch=0` switches it off), see `_fewshot_eval`:
+    fewshot/acc                accuracy of the argmax prediction of the label at every label
+                               position whose exemplar already appeared earlier in the
+                               sequence (so its label is known only from the context).
+                               Chance: 1/(vocab - vocab//2) for a uniform guess among labels
+                               (about 1/n_items for a model that guesses among the labels
+                               seen in the context without matching exemplars)
+    fewshot/loss               cross-entropy at those positions
+    probe/induction_strength_max_l{l}   max over heads of layer l of
+                               measures.probes.induction_strength: attention from the query
+                               (the first exemplar seen exactly once before, with at least
+                               one different exemplar before it) to the label after its
+                               earlier copy minus to the label after a random earlier
+                               different exemplar; in [-1, 1], ~0 for a head blind to content
+    probe/induction_strength_l{l}h{h}   per head (per_head_probes)
 Summary: phase_change_step (midpoint of the largest loss drop, detect_transitions on
-eval/loss), induction_step (sustained first crossing of prefix_match_max_l1 >= 0.5), finals.
+eval/loss), induction_step (sustained first crossing of prefix_match_max_l1 >= 0.5),
+fewshot_step (sustained first crossing of fewshot/acc >= 0.5), finals.
 """
 
 from __future__ import annotations
@@ -38,7 +55,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from emergelab.lab.config import param
+from emergelab.lab.config import check_device, param
 from emergelab.lab.registry import World, register
 
 
@@ -58,6 +75,7 @@ class InductionHeadsConfig:
     steps: int = param(3000, "training steps")
     log_every: int = param(10, "steps between losses and probes")
     eval_batch: int = param(64, "held-out repeated sequences for the probes")
+    fewshot_eval_batch: int = param(64, "held-out few-shot sequences for fewshot/* and induction strength (0: none)")
     per_head_probes: bool = param(True, "also log probe/*_l{l}h{h} for every head")
     ablate: tuple[str, ...] = param((), "heads 'layer.head' whose output is zeroed (e.g. 0.0,0.1)")
     ablate_from: int = param(0, "step from which the ablation applies")
@@ -74,6 +92,12 @@ class InductionHeadsConfig:
             raise ValueError(f"seq_len must be even and >= 4, got {self.seq_len}")
         if self.vocab < 4 or (self.task != "repeat" and self.n_items > self.vocab // 2):
             raise ValueError(f"vocab={self.vocab} too small (fewshot needs n_items <= vocab/2)")
+        if self.fewshot_eval_batch < 0:
+            raise ValueError(f"fewshot_eval_batch must be >= 0, got {self.fewshot_eval_batch}")
+        if self.fewshot_eval_batch and not (2 <= self.n_items <= self.vocab // 2 and self.seq_len >= 6):
+            raise ValueError(f"the few-shot eval needs 2 <= n_items <= vocab/2 and seq_len >= 6 "
+                             f"(got n_items={self.n_items}, vocab={self.vocab}, seq_len={self.seq_len}); "
+                             "or set fewshot_eval_batch=0")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.ablate_from >= 0 and self.clamp_from >= 0):
@@ -83,8 +107,7 @@ class InductionHeadsConfig:
             raise ValueError("a head may appear only once across ablate, clamp_prev and clamp_induction")
         if any(layer == 0 for layer, _ in map(lambda s: _head(s, self.n_layers, self.n_heads), self.clamp_induction)):
             raise ValueError("clamp_induction needs a head in layer >= 1 (layer 0 sees no previous-token info)")
-        if not (self.device in ("cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
+        check_device(self.device)
 
 
 def _head(spec: str, n_layers: int, n_heads: int) -> tuple[int, int]:
@@ -120,6 +143,44 @@ def _batch(cfg: InductionHeadsConfig, B: int, task: str, gen):
     pick = torch.randint(0, cfg.n_items, (B, T // 2), generator=gen)  # (B, T/2) which item per pair
     x, y = items.gather(1, pick), labels.gather(1, pick)  # (B, T/2) each
     return torch.stack([x, y], dim=2).reshape(B, T)  # x0 y0 x1 y1 ...
+
+
+def _fewshot_eval(cfg: InductionHeadsConfig, B: int, gen):
+    """The held-out few-shot batch: fewshot sequences (as in training) that each hold a query.
+
+    Returns tokens (B, T), query/correct/wrong (B,) positions and `scored` (B, T-1) bool.
+    Pair i is (x_i, y_i) at positions (2i, 2i+1). The query is the first exemplar position
+    2i whose exemplar occurs exactly once before (pair j < i) and that has at least one
+    different exemplar before it (pair k < i, x_k != x_i, drawn at random): correct = 2j+1,
+    wrong = 2k+1, the labels right after those exemplars. With a single earlier copy an
+    ideal induction head puts all its attention on `correct`, so induction strength reaches 1.
+    Sequences without such a query are redrawn. scored[b, 2i] is True where x_i occurred
+    earlier: the logits at exemplar position 2i predict label y_i = y_j from the context.
+    """
+    import torch
+
+    P = cfg.seq_len // 2
+    keep: list = []
+    n = 0
+    for _ in range(1000):  # typically one or two draws
+        x = _batch(cfg, B, "fewshot", gen)  # (B, T)
+        ex = x[:, 0::2]  # (B, P) exemplars
+        before = torch.ones(P, P, dtype=torch.bool).tril(-1)  # [i, j]: j < i
+        same = (ex[:, :, None] == ex[:, None, :]) & before  # (B, P, P)
+        diff = (ex[:, :, None] != ex[:, None, :]) & before
+        ok = (same.sum(-1) == 1) & diff.any(-1)  # (B, P) valid query pairs
+        has = ok.any(1)
+        i = ok.float().argmax(1)  # first valid pair (B,)
+        b = torch.arange(B)
+        j = same[b, i].float().argmax(1)  # its single earlier copy
+        k = (torch.rand(B, P, generator=gen) * diff[b, i]).argmax(1)  # a random earlier different pair
+        scored = torch.zeros(B, cfg.seq_len - 1, dtype=torch.bool)
+        scored[:, 0::2] = same.any(-1)  # exemplar positions 2i (targets 2i+1) with an earlier copy
+        keep.append((x[has], 2 * i[has], 2 * j[has] + 1, 2 * k[has] + 1, scored[has]))
+        n += int(has.sum())
+        if n >= B:
+            return tuple(torch.cat(parts)[:B] for parts in zip(*keep))
+    raise ValueError("could not draw few-shot sequences with a query: raise seq_len or n_items")
 
 
 # -- clamps --------------------------------------------------------------------------------
@@ -174,7 +235,8 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
     import torch
     import torch.nn.functional as F
 
-    from emergelab.measures.probes import icl_score, loss_per_position, prefix_matching_score, previous_token_score
+    from emergelab.measures.probes import (icl_score, induction_strength, loss_per_position, prefix_matching_score,
+                                           previous_token_score)
     from emergelab.nn.transformer import Transformer, TransformerConfig
 
     device = torch.device(cfg.device)
@@ -184,6 +246,10 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                                         d_mlp=0, n_layers=cfg.n_layers), generator=gen).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ev = _batch(cfg, cfg.eval_batch, "eval", eval_gen).to(device)  # (Be, T): probes want repeated sequences
+    fs = None
+    if cfg.fewshot_eval_batch:  # (Bf, T) tokens, (Bf,) query/correct/wrong positions, (Bf, T-1) scored
+        fs_gen = torch.Generator().manual_seed(cfg.seed + 20_000)  # its own stream, like eval_gen
+        fs = [t.to(device) for t in _fewshot_eval(cfg, cfg.fewshot_eval_batch, fs_gen)]
     L, H = cfg.n_layers, cfg.n_heads
     tokens_ref: list = [None]  # the batch the induction clamp reads (hooks see only activations)
 
@@ -204,7 +270,18 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                 pats = [cache[f"blocks.{l}.attn.pattern"] for l in range(L)]  # L x (Be, H, T, T)
                 pm = torch.stack([prefix_matching_score(p, ev) for p in pats])  # (L, H)
                 pt = torch.stack([previous_token_score(p) for p in pats])  # (L, H)
+                if fs is not None:
+                    ftok, q, cor, wr, scored = fs
+                    tokens_ref[0] = ftok
+                    cache = {}
+                    flog = net(ftok, cache=cache, hooks=hooks)[:, :-1]  # (Bf, T-1, V)
+                    hit = (flog.argmax(-1) == ftok[:, 1:])[scored]  # (n_scored,)
+                    floss = loss_per_position(flog, ftok[:, 1:])[scored]  # (n_scored,)
+                    ist = torch.stack([induction_strength(cache[f"blocks.{l}.attn.pattern"], cor, wr, q)
+                                       for l in range(L)])  # (L, H)
             vals: dict[str, Any] = {"eval/loss": float(lpp.mean()), "icl/score": icl_score(lpp)}
+            if fs is not None:
+                vals["fewshot/acc"], vals["fewshot/loss"] = float(hit.float().mean()), float(floss.mean())
             if step < cfg.steps:
                 vals["train/loss"] = float(loss.detach())
             for l in range(L):
@@ -214,6 +291,11 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                     for h in range(H):
                         vals[f"probe/prefix_match_l{l}h{h}"] = float(pm[l, h])
                         vals[f"probe/prev_token_l{l}h{h}"] = float(pt[l, h])
+                if fs is not None:
+                    vals[f"probe/induction_strength_max_l{l}"] = float(ist[l].max())
+                    if cfg.per_head_probes:
+                        for h in range(H):
+                            vals[f"probe/induction_strength_l{l}h{h}"] = float(ist[l, h])
             rec.log(step, **vals)
         if step == cfg.steps:
             break
@@ -224,15 +306,22 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
     rec.summarize(**summarize(rec.wide()), steps=cfg.steps, device=str(device),
                   final_eval_loss=vals["eval/loss"], final_icl_score=vals["icl/score"],
                   **{f"final_prefix_match_max_l{l}": vals[f"probe/prefix_match_max_l{l}"] for l in range(L)},
-                  **{f"final_prev_token_max_l{l}": vals[f"probe/prev_token_max_l{l}"] for l in range(L)})
+                  **{f"final_prev_token_max_l{l}": vals[f"probe/prev_token_max_l{l}"] for l in range(L)},
+                  **({} if fs is None else {
+                      "final_fewshot_acc": vals["fewshot/acc"], "final_fewshot_loss": vals["fewshot/loss"],
+                      **{f"final_induction_strength_max_l{l}": vals[f"probe/induction_strength_max_l{l}"]
+                         for l in range(L)}}))
 
 
 def summarize(curves) -> dict[str, Any]:
     """phase_change_step: midpoint of the largest drop of eval/loss (detect_transitions);
-    induction_step: sustained first crossing of the last layer's max prefix-matching >= 0.5."""
+    induction_step: sustained first crossing of the last layer's max prefix-matching >= 0.5;
+    fewshot_step: sustained first crossing of fewshot/acc >= 0.5 (chance is 1/(vocab/2) for a
+    uniform guess among the labels, ~1/n_items for a guess among those in the context)."""
     from emergelab.measures.transitions import detect_transitions, first_crossing
 
-    out: dict[str, Any] = {"phase_change_step": None, "phase_change_height": None, "induction_step": None}
+    out: dict[str, Any] = {"phase_change_step": None, "phase_change_height": None, "induction_step": None,
+                           "fewshot_step": None}
     if "eval/loss" in curves:
         c = curves["eval/loss"].dropna()
         try:  # needs a minimum number of points; tiny runs simply get None
@@ -247,6 +336,10 @@ def summarize(curves) -> dict[str, Any]:
         c = curves[pm[-1]].dropna()
         if len(c):
             out["induction_step"] = first_crossing(c.index.to_numpy(), c.to_numpy(), 0.5)
+    if "fewshot/acc" in curves:
+        c = curves["fewshot/acc"].dropna()
+        if len(c):
+            out["fewshot_step"] = first_crossing(c.index.to_numpy(), c.to_numpy(), 0.5)
     return out
 
 
@@ -261,11 +354,14 @@ register(World(
         "paper": {},
         "quick": {"seq_len": 32, "lr": 3e-3, "steps": 1000, "log_every": 10, "eval_batch": 32},  # ~15 s on 2 cores
         "tiny": {"vocab": 16, "seq_len": 16, "d_model": 16, "n_heads": 2, "batch": 8, "steps": 6,
-                 "log_every": 2, "eval_batch": 8},
+                 "log_every": 2, "eval_batch": 8, "fewshot_eval_batch": 8},
     },
-    watch=("eval/loss", "probe/prefix_match_max_l1"),
+    watch=("eval/loss", "probe/prefix_match_max_l1", "fewshot/acc"),
     summarize=summarize,
     look_for="eval/loss sits on a plateau, then drops at phase_change_step while probe/prefix_match_max_l1 "
-             "jumps past 0.5 and icl/score turns clearly negative. ablate=0.0,0.1,0.2,0.3 (every layer-0 head) "
-             "removes the drop; clamp_prev=0.0 (a ready previous-token head) should move it earlier.",
+             "jumps past 0.5 and icl/score turns clearly negative. On held-out few-shot sequences fewshot/acc "
+             "(labels predictable only by copying from an earlier exemplar-label pair) jumps from the level of "
+             "guessing among the context's labels (~1/n_items) to 0.8-1 at fewshot_step and probe/induction_strength_max_l1 turns clearly positive. "
+             "ablate=0.0,0.1,0.2,0.3 (every layer-0 head) removes the drop; clamp_prev=0.0 (a ready "
+             "previous-token head) should move it earlier.",
 ))
