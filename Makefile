@@ -28,10 +28,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# every benchmark in its own process, then one table of ratios; BENCH=--quick for small sizes
 bench: $(STAMP)
-	$(BIN)/python benchmarks/grokking_speed.py
-	$(BIN)/python benchmarks/store_ingest.py
-	$(BIN)/python benchmarks/ews_speed.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) emergelab-runs grokking-quick.html

@@ -20,6 +20,7 @@ these agree to within noise (they use different random streams).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -95,6 +96,11 @@ def main() -> None:
         print(f"{name:<10} {g:>11} {s:8.3f} {rate[name]:8.0f} {ev_txt} {rate['world'] / rate[name]:11.1f}")
     print(f"2,000 generations: world {2000 / rate['world']:.2f} s (SCIENCE checked: ~1.6 s), "
           f"world+rec {2000 / rate['world+rec']:.2f} s, plain {2000 / rate['plain']:.1f} s")
+    for lab in ("world", "world+rec"):
+        print("RESULT " + json.dumps({
+            "name": f"gard_speed/{lab}", "compared": f"GARD {lab} vs plain Gillespie loop",
+            "lab": 1e3 / rate[lab], "baseline": 1e3 / rate["plain"], "unit": "ms/generation",
+            "ratio": rate[lab] / rate["plain"]}))  # fmt: skip
 
 
 if __name__ == "__main__":

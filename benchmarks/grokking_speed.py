@@ -13,6 +13,7 @@ Ratios above 1 mean the world is faster.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
@@ -93,6 +94,11 @@ def main() -> None:
         print(f"  {k:<13} {r:8.1f} epochs/s")
     print(f"  ratio world/plain-onehot {rate['world'] / rate['plain-onehot']:.2f}")
     print(f"  ratio world/plain-ebag   {rate['world'] / rate['plain-ebag']:.2f}")
+    for base in ("plain-onehot", "plain-ebag"):  # one machine-readable line per ratio (benchmarks/run_all.py)
+        print("RESULT " + json.dumps({
+            "name": f"grokking_speed/{base}", "compared": f"grokking world vs {base} loop",
+            "lab": 1e3 / rate["world"], "baseline": 1e3 / rate[base], "unit": "ms/epoch",
+            "ratio": rate["world"] / rate[base]}))  # fmt: skip
 
 
 if __name__ == "__main__":

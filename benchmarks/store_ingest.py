@@ -11,6 +11,7 @@ i.e. the cheapest possible way to get those rows on disk. The ratio is the lab's
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +63,9 @@ def main() -> None:
     print(f"recorder + store      : {rows / lab:>12,.0f} rows/s  ({lab * 1e3:.1f} ms)")
     print(f"raw pyarrow write     : {rows / raw:>12,.0f} rows/s  ({raw * 1e3:.1f} ms)")
     print(f"ratio lab/raw (speed) : {raw / lab:.2f}x  (1.0 = no overhead; the lab also buffers per-call)")
+    print("RESULT " + json.dumps({
+        "name": "store_ingest", "compared": f"recorder + store vs raw pyarrow, {rows:,} rows",
+        "lab": lab * 1e3, "baseline": raw * 1e3, "unit": "ms/run", "ratio": raw / lab}))  # fmt: skip
 
 
 if __name__ == "__main__":

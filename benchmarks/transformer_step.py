@@ -14,6 +14,7 @@ Ratios are steps/s of each variant over plain (above 1 = faster than plain).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import torch
@@ -109,6 +110,11 @@ def main() -> None:
             rates[k] = max(rates[k], steps_per_s(m, call, tokens, a.steps, dev))
     for k, r in rates.items():
         print(f"{k:10s} {r:8.1f} steps/s   vs plain x{r / rates['plain']:.2f}   vs lab-off x{r / rates['lab-off']:.2f}")
+    for k in ("lab-off", "lab-cache", "lab-hooks"):
+        print("RESULT " + json.dumps({
+            "name": f"transformer_step/{k}", "compared": f"transformer {k} vs plain nanoGPT-style",
+            "lab": 1e3 / rates[k], "baseline": 1e3 / rates["plain"], "unit": "ms/step",
+            "ratio": rates[k] / rates["plain"]}))  # fmt: skip
 
 
 if __name__ == "__main__":

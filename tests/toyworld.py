@@ -4,6 +4,8 @@ EMERGELAB_WORLDS=tests.toyworld)."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import time
 from typing import Literal
 
@@ -23,6 +25,11 @@ class ToyConfig:
     widths: tuple[int, ...] = param((4, 8), "a tuple field for parsing tests")
     flag: bool = param(False, "a bool field for parsing tests")
     sleep: float = param(0.0, "seconds to sleep per logged step (for interruption tests)")
+    label: str = param("", "free text; when set, toy/y is also logged under this name and the text is put "
+                           "in the summary (for report escaping tests)")
+    crash: Literal["no", "raise", "exit", "kill"] = param("no", "crash half-way through the run (crash-safety "
+                                                          "tests): raise an error, os._exit(3), or SIGKILL itself")
+    crash_at: int = param(-1, "with crash: only the run whose jump_at is this crashes (-1: every run)")
 
     def __post_init__(self):
         if self.steps < 10:
@@ -38,10 +45,24 @@ def _toy_run(cfg: ToyConfig, rec) -> None:
     rec.set_total(cfg.steps)
     for s in range(0, cfg.steps, 2):
         rec.log(s, **{"toy/y": y[s], "toy/t": float(s)})
+        if cfg.label:
+            rec.log(s, **{cfg.label: y[s]})
         if cfg.sleep:
             time.sleep(cfg.sleep)
+        if s >= cfg.steps // 2 and cfg.crash != "no" and cfg.crash_at in (-1, cfg.jump_at):
+            _crash(cfg.crash)
     rec.artefact("y", y)
     rec.summarize(final=y[-1])
+    if cfg.label:
+        rec.summarize(label=cfg.label)
+
+
+def _crash(how: str) -> None:
+    if how == "raise":
+        raise RuntimeError("toy crash")
+    if how == "exit":
+        os._exit(3)  # no cleanup, no exception: what a segfaulting extension looks like
+    os.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer does
 
 
 TOY = register(World(name="toy", paper="none (test fixture)", effect="a sigmoid jump", config=ToyConfig,

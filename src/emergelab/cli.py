@@ -29,20 +29,39 @@ StoreOpt = typer.Option(None, "--store", envvar="EMERGELAB_STORE",
                         help="Run store folder [default: ./emergelab-runs]")  # fmt: skip
 SetOpt = typer.Option([], "--set", "-s", help="Override a config field: -s key=value (repeatable).")
 PresetOpt = typer.Option(None, "--preset", "-p", help="Named preset, e.g. quick or paper (see `emergelab worlds NAME`).")
-JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes [default: one per core].")
-ExecOpt = typer.Option("process", "--executor", "-x", help="serial or process.")
+JobsOpt = typer.Option(None, "--jobs", "-j", help="Worker processes [default: one per core]; with "
+                       "--executor ray --address: the most runs at once [default: every CPU of the cluster].")
+ExecOpt = typer.Option("process", "--executor", "-x", help="serial, process or ray.")
+AddressOpt = typer.Option(None, "--address", help="With -x ray: the Ray cluster, e.g. auto or HOST:6379 "
+                          "[default: $RAY_ADDRESS, else a local instance of --jobs CPUs].")
+SharedFsOpt = typer.Option(None, "--ray-shared-fs/--ray-no-shared-fs", show_default=False,
+                           help="With -x ray: workers write runs to the store themselves (it must be on "
+                           "storage they all mount) / send them back to this machine [default: each "
+                           "worker checks whether it sees the store].")
+ChunkOpt = typer.Option(None, "--chunk-size", help="With -x ray: runs per Ray task [default: ~4 tasks per CPU].")
 
 
 def _console():
     from rich.console import Console
 
-    return Console()
+    # markup off: run names, config values and CSV columns are user text, and a "[/x]" in
+    # one must print as itself, not crash rich's markup parser; styles go through Text
+    return Console(markup=False)
+
+
+def _styled(*parts):
+    """Text from plain strings and (string, style) pairs, never parsed as markup."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def _store(path):
+    """The store of a reading command: it must exist (a mistyped --store is an error, not an
+    empty store)."""
     from emergelab.lab.store import open_store
 
-    return open_store(path)
+    return open_store(path, create=False)
 
 
 def _fmt(v) -> str:
@@ -74,7 +93,7 @@ def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's con
     import typing
 
     w = get_world(name)
-    con.print(f"[bold]{w.name}[/bold] — {w.effect}\n[dim]{w.paper}[/dim]")
+    con.print(_styled((w.name, "bold"), f" — {w.effect}\n", (w.paper, "dim")))
     if w.look_for:
         con.print(f"what to look for: {w.look_for}")
     hints = typing.get_type_hints(w.config)
@@ -87,52 +106,41 @@ def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's con
     con.print(t)
     for p in w.preset_names():
         over = w.presets.get(p, {})
-        con.print(f"preset [bold]{p}[/bold]: " + (" ".join(f"{k}={v}" for k, v in over.items()) or "(defaults)"))
+        con.print(_styled("preset ", (p, "bold"), ": " + (" ".join(f"{k}={v}" for k, v in over.items()) or "(defaults)")))
 
 
-def _execute(world, preset, sets, grid, seeds, jobs, executor, store_path, force, report, is_sweep):
+def _execute(world, preset, sets, grid, seeds, jobs, executor, store_path, force, report, is_sweep,
+             address=None, shared_fs=None, chunk_size=None):  # fmt: skip
     """Plan, validate, run, store, summarise: shared by `run` and `sweep`."""
-    import time
-
     from emergelab.lab.config import parse_overrides
-    from emergelab.lab.executors import EXECUTORS, run_specs
-    from emergelab.lab.sweep import plan, sweep_id
+    from emergelab.lab.executors import SweepInterrupted, check_executor, run_sweep
 
-    if executor not in EXECUTORS:
-        raise UserError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    check_executor(executor, jobs, address, shared_fs, chunk_size)
     overrides = parse_overrides(sets)
-    specs = plan(world, preset, overrides, grid, seeds)  # validates everything before any write
     if report is not None:
         _check_out_path(report)
-    store = _store(store_path)
     con = _console()
-    sid = None
-    if is_sweep or len(specs) > 1:
-        sid = sweep_id(world, preset, overrides, grid, seeds)
-        store.write_sweep(sid, {"sweep_id": sid, "world": world, "preset": preset, "overrides": overrides,
-                                "grid": grid, "seeds": seeds, "run_ids": [s.run_id for s in specs],
-                                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
     try:
-        out = run_specs(specs, store, executor=executor, jobs=jobs, replace=force)
-    except KeyboardInterrupt:
-        done = sum(store.has(s.run_id) for s in specs)
-        con.print(f"\ninterrupted: {done} of {len(specs)} runs complete in {store.root}; "
+        res = run_sweep(world, preset, overrides, grid, seeds, store_path, executor, jobs, replace=force,
+                        record=is_sweep, address=address, shared_fs=shared_fs, chunk_size=chunk_size)  # fmt: skip
+    except SweepInterrupted as e:
+        con.print(f"\ninterrupted: {e.done} of {e.total} runs complete in {e.root}; "
                   "re-run the same command to resume", soft_wrap=True)  # fmt: skip
         raise typer.Exit(130)
-    if out.skipped:
-        con.print(f"{len(out.skipped)} run(s) already in the store, skipped (use --force to re-run)")
+    store, specs = res.store, res.specs
+    if res.skipped:
+        con.print(f"{len(res.skipped)} run(s) already in the store, skipped (use --force to re-run)")
     _print_results(con, store, specs)
-    for rid, err in out.failed.items():
-        con.print(f"[red]failed[/red] {rid}: {err}")
-    ref = sid or specs[0].run_id
+    for rid, err in res.failed.items():
+        con.print(_styled(("failed", "red"), f" {rid}: {err}"))
     if report is not None:
         from emergelab.report.html import write_report
 
-        path = write_report(store, ref, report)
+        path = write_report(store, res.ref, report)
         con.print(f"report: {path.resolve()}")
     else:
-        con.print(f"report: emergelab report {ref} -o report.html")
-    if out.failed:
+        con.print(f"report: emergelab report {res.ref} -o report.html")
+    if res.failed:
         raise typer.Exit(1)
 
 
@@ -167,12 +175,16 @@ def run(
     seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help="Run N seeds derived from the config's seed."),
     jobs: Optional[int] = JobsOpt,
     executor: str = ExecOpt,
+    address: Optional[str] = AddressOpt,
+    shared_fs: Optional[bool] = SharedFsOpt,
+    chunk_size: Optional[int] = ChunkOpt,
     force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
     report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
     store: Optional[str] = StoreOpt,
 ):
     """Run a world (one run, or --seeds N runs), store it and detect its transitions."""
-    _execute(world, preset, set_, {}, seeds, jobs, executor, store, force, report, is_sweep=False)
+    _execute(world, preset, set_, {}, seeds, jobs, executor, store, force, report, is_sweep=False,
+             address=address, shared_fs=shared_fs, chunk_size=chunk_size)  # fmt: skip
 
 
 @app.command()
@@ -184,6 +196,9 @@ def sweep(
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per grid point (SeedSequence-derived)."),
     jobs: Optional[int] = JobsOpt,
     executor: str = ExecOpt,
+    address: Optional[str] = AddressOpt,
+    shared_fs: Optional[bool] = SharedFsOpt,
+    chunk_size: Optional[int] = ChunkOpt,
     force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
     report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
     store: Optional[str] = StoreOpt,
@@ -193,7 +208,8 @@ def sweep(
 
     if not grid:
         raise UserError("a sweep needs at least one axis: -g key=v1,v2 (e.g. -g train_fraction=0.2,0.3)")
-    _execute(world, preset, set_, parse_grid(grid), seeds, jobs, executor, store, force, report, is_sweep=True)
+    _execute(world, preset, set_, parse_grid(grid), seeds, jobs, executor, store, force, report, is_sweep=True,
+             address=address, shared_fs=shared_fs, chunk_size=chunk_size)  # fmt: skip
 
 
 @app.command()
@@ -245,7 +261,8 @@ def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), st
         return
     meta = st.run_meta(rid)
     summ = meta.pop("summary")
-    con.print(f"[bold]{rid}[/bold]  world={meta['world']} preset={meta.get('preset')} seed={meta.get('seed')}")
+    names = sorted(st.metrics([rid])["name"].unique())  # read everything before printing anything
+    con.print(_styled((rid, "bold"), f"  world={meta['world']} preset={meta.get('preset')} seed={meta.get('seed')}"))
     con.print("config: " + " ".join(f"{k}={_fmt(v)}" for k, v in meta["config"].items()))
     con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items() if k not in ("transitions", "ews")))
     for name, ts in summ.get("transitions", {}).items():
@@ -261,7 +278,6 @@ def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), st
             tests = ", ".join(f"{t['indicator']} τ={t['tau']:.2f} p={t['p_value']:.3f}" for t in e["tests"])
             verdict = {True: "early warning", False: "no early warning", None: e.get("error")}[e["flagged"]]
             con.print(f"  ews {r['metric']} before {r['timing_metric']}: {tests} -> {verdict}")
-    names = st.query(f"SELECT DISTINCT name FROM metrics WHERE run_id = '{rid}' ORDER BY name")["name"]
     con.print("metrics: " + ", ".join(names))
 
 
@@ -298,11 +314,11 @@ def export(
     store: Optional[str] = StoreOpt,
 ):
     """Export metrics or the run table to CSV, Parquet or JSON."""
-    from emergelab.lab.store import export_frame
+    from emergelab.lab.store import check_export_path, export_frame
 
     if what not in ("metrics", "runs"):
         raise UserError(f"unknown --what '{what}': choose metrics or runs")
-    _check_out_path(out)
+    check_export_path(out)
     st = _store(store)
     run_ids = None
     if refs:
@@ -357,7 +373,9 @@ def analyze(
     if csv is None and (column or time_col):
         raise UserError("--column and --time go with --csv FILE; for a run use --metric NAME")
     if out is not None:
-        _check_out_path(out)
+        from emergelab.lab.store import check_export_path
+
+        check_export_path(out)
     settings = EWSSettings(window=window, detrend=detrend, bandwidth=bandwidth, n_surrogates=surrogates,
                            null=null, seed=seed)  # fmt: skip
     check_settings(settings)
@@ -398,23 +416,26 @@ def _analyze_csv(path, columns, time_col, settings):
         raise UserError(f"no such file: {path}") from None
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise UserError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}): check the file") from None
+    except OSError as e:  # a folder, no permission...
+        raise UserError(f"cannot read {path} ({e.strerror or e}): give a CSV file") from None
     for c in [*columns, *([time_col] if time_col else [])]:
         if c not in df.columns:
             raise UserError(f"no column '{c}' in {path} (columns: {', '.join(map(str, df.columns))})")
-    steps = df[time_col] if time_col else pd.Series(range(len(df)), dtype=float)
-    results = []
-    for c in columns:
+
+    def numeric(c):  # the column as finite floats, or one line naming the first bad row
         vals = pd.to_numeric(df[c], errors="coerce")
         bad = vals.isna() & df[c].notna()
         if bad.any():
             raise UserError(f"column '{c}' has non-numeric values (first at row {int(bad.idxmax()) + 2}): clean the file")
-        if vals.isna().any() or np.isinf(vals).any():
-            bad = ~np.isfinite(vals.to_numpy(float))
+        vals = vals.to_numpy(float)
+        bad = ~np.isfinite(vals)
+        if bad.any():
             raise UserError(f"column '{c}' has {int(bad.sum())} empty, NaN or inf value(s), the first at row "
                             f"{int(np.argmax(bad)) + 2} of {path}: drop or fill them first")  # fmt: skip
-        st = pd.to_numeric(steps, errors="coerce")
-        results.append(analyze_series(st.to_numpy(float), vals.to_numpy(float), metric=c, settings=settings))
-    return results
+        return vals
+
+    steps = numeric(time_col) if time_col else np.arange(len(df), dtype=float)
+    return [analyze_series(steps, numeric(c), metric=c, settings=settings) for c in columns]
 
 
 def _print_ews(table, results, title) -> None:
@@ -429,7 +450,7 @@ def _print_ews(table, results, title) -> None:
     for col in ("metric", "at", "transition", "before", "points", "indicator", "tau", "p", "flag"):
         t.add_column(col)
     for row in table.itertuples(index=False):
-        flag = {True: "[green]warning[/green]", False: "none", None: "—"}[row.flagged]
+        flag = {True: _styled(("warning", "green")), False: "none", None: "—"}[row.flagged]
         t.add_row(row.metric, row.at, _fmt(row.transition_step), _fmt(row.until), str(row.n_points),
                   row.indicator, _fmt(row.tau), _fmt(row.p_value), flag if not row.note else row.note)  # fmt: skip
     con.print(t)

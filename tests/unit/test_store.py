@@ -141,3 +141,10 @@ def test_export_rejects_unknown_format(tmp_path):
     with pytest.raises(UserError, match="use a .csv, .parquet or .json"):
         export_frame(pd.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_catalogue_of_no_runs_then_a_run(store):
+    store.root.mkdir()
+    assert store.runs().empty  # writes a catalogue of 0 runs (a reader before the sweep's first run)
+    store.write_run("toy-aaaa", _meta("toy-aaaa"), _rec(), {"wall_s": 0.1})
+    assert list(Store(store.root).runs()["run_id"]) == ["toy-aaaa"]

@@ -119,6 +119,13 @@ def parse_value(text: Any, tp: Any, key: str) -> Any:
     raise TypeError(f"config field '{key}' has unsupported type {tp!r}")
 
 
+def check_device(device: str, auto: bool = False) -> None:
+    """A torch world's `device` field: cpu, cuda, cuda:N (and auto where the world picks)."""
+    names = ("auto", "cpu", "cuda") if auto else ("cpu", "cuda")
+    if not (device in names or device.startswith("cuda:")):
+        raise ValueError(f"device must be {', '.join(names)} or cuda:N, got {device!r}")
+
+
 def suggest(word: str, options: typing.Iterable[str]) -> str:
     """'; did you mean 'x'?' or ''."""
     m = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)

@@ -73,8 +73,17 @@ class Store:
         self._catalog = None  # pandas frame, cached per Store object after refresh
 
     def _ensure(self) -> None:
+        """Create the store's folders, or say in one line why it cannot be written."""
+        try:
+            for d in (self.runs_dir, self.sweeps_dir, self.tmp_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot write to store {self.root} ({e.strerror or e}): "
+                            "choose a writable folder with --store") from None  # fmt: skip
         for d in (self.runs_dir, self.sweeps_dir, self.tmp_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise UserError(f"store {self.root} is not writable ({d.name}/): "
+                                "fix its permissions or choose another folder with --store")  # fmt: skip
 
     # -- writing -------------------------------------------------------------------------
     def has(self, run_id: str) -> bool:
@@ -170,7 +179,8 @@ class Store:
             if known == on_disk:
                 self._catalog = old
                 return old
-            keep = old[[known.get(r) == on_disk.get(r) for r in old["run_id"]]]
+            # .loc: a plain [] with an empty list would select no *columns* (catalogue of 0 runs)
+            keep = old.loc[[known.get(r) == on_disk.get(r) for r in old["run_id"]]]
         else:
             keep = pd.DataFrame(columns=_CATALOG_COLS)
         have = set(keep["run_id"])
@@ -250,7 +260,10 @@ class Store:
         try:
             meta = json.loads((d / "config.json").read_text())
             meta["summary"] = json.loads((d / "summary.json").read_text())
-        except FileNotFoundError:
+        except FileNotFoundError as e:
+            if d.is_dir():  # a folder someone left or emptied by hand: runs are renamed in whole
+                raise UserError(f"incomplete run folder {d} (no {Path(e.filename).name}); move it out of the "
+                                "store or delete it") from None  # fmt: skip
             raise UserError(f"no run '{run_id}' in store {self.root}: see `emergelab runs`") from None
         except ValueError as e:
             raise UserError(f"corrupt run folder {d} ({e}); move it out of the store or delete it") from None
@@ -336,7 +349,10 @@ class Store:
             else:
                 con.execute("CREATE VIEW metrics AS SELECT ''::VARCHAR AS run_id, 0::BIGINT AS step,"
                             " ''::VARCHAR AS name, 0.0::DOUBLE AS value WHERE false")  # fmt: skip
-            return con.execute(sql).df()
+            res = con.execute(sql)
+            if res is None:  # nothing but blanks, semicolons or comments
+                raise UserError("query is empty: give an SQL statement, e.g. \"SELECT count(*) FROM runs\"")
+            return res.df()
         except duckdb.Error as e:
             raise UserError(f"query failed: {str(e).splitlines()[0]}") from None
         finally:
@@ -350,19 +366,31 @@ class Store:
         return hits[0]
 
 
+EXPORT_FORMATS = ("csv", "parquet", "json")
+
+
+def check_export_path(dest: str | os.PathLike) -> str:
+    """The export format of `dest` (by its suffix), or a UserError: check before the work."""
+    dest = Path(dest)
+    fmt = dest.suffix.lower().lstrip(".")
+    if dest.is_dir():
+        raise UserError(f"{dest} is a folder: give a file name, e.g. -o {dest / 'out.csv'}")
+    if fmt not in EXPORT_FORMATS:
+        raise UserError(f"cannot export to '{dest.name}': use a .csv, .parquet or .json file name")
+    if not dest.parent.exists():
+        raise UserError(f"folder {dest.parent} does not exist: create it or choose another -o path")
+    return fmt
+
+
 def export_frame(frame, dest: str | os.PathLike) -> Path:
     """Write a frame as .csv, .parquet or .json (records) by the file suffix, atomically."""
     dest = Path(dest)
-    fmt = dest.suffix.lower().lstrip(".")
+    fmt = check_export_path(dest)
     writers = {
         "csv": lambda p: frame.to_csv(p, index=False),
         "parquet": lambda p: frame.to_parquet(p, index=False),
         "json": lambda p: frame.to_json(p, orient="records", indent=1),
     }
-    if fmt not in writers:
-        raise UserError(f"cannot export to '{dest.name}': use a .csv, .parquet or .json file name")
-    if not dest.parent.exists():
-        raise UserError(f"folder {dest.parent} does not exist: create it or choose another -o path")
     atomic_write(dest, writers[fmt])
     return dest
 

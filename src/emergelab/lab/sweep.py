@@ -103,11 +103,32 @@ def run_world(world_name: str, preset: str | None = None, progress: bool = False
     return rec
 
 
-def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
-    """Run one spec and write it to the store; returns its summary. Runs in workers."""
+@dataclass
+class FinishedRun:
+    """A run done in memory, not yet stored: what a worker without the store's file system
+    sends back to the driver (picklable). It quacks like a Recorder for `Store.write_run`."""
+
+    run_id: str
+    meta: dict[str, Any]  # config.json
+    metrics: Any  # pyarrow.Table, long format (run_id, step, name, value)
+    summary: dict[str, Any]  # summary.json (JSON-ready)
+    artefacts: dict[str, Any] = field(default_factory=dict)
+
+    def to_arrow(self, run_id: str):
+        return self.metrics
+
+    def write(self, store_root, replace: bool = False):
+        """Write this run into the store at `store_root` (atomically); returns its folder."""
+        from emergelab.lab.store import Store
+
+        return Store(store_root).write_run(self.run_id, self.meta, self, self.summary, replace=replace)
+
+
+def run_spec(spec: RunSpec, progress: bool = False) -> FinishedRun:
+    """Run one spec in memory and analyse its curves; writes nothing."""
     from emergelab.lab.analyze import analyze_curves
     from emergelab.lab.recorder import Recorder, jsonable
-    from emergelab.lab.store import Store, provenance
+    from emergelab.lab.store import provenance
 
     world = get_world(spec.world)
     cfg = cfgmod.make_config(world.config, spec.config, world=world.name)
@@ -127,5 +148,11 @@ def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_exis
         "overrides": spec.overrides, "config_hash": spec.run_id.rsplit("-", 1)[-1],
         "config": spec.config, **provenance(),
     }  # fmt: skip
-    Store(store_root).write_run(spec.run_id, meta, rec, jsonable(summary), replace=replace_existing)
-    return summary
+    return FinishedRun(spec.run_id, meta, rec.to_arrow(spec.run_id), jsonable(summary), dict(rec.artefacts))
+
+
+def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
+    """Run one spec and write it to the store; returns its summary. Runs in workers."""
+    run = run_spec(spec, progress)
+    run.write(store_root, replace=replace_existing)
+    return run.summary

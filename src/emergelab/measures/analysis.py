@@ -73,12 +73,15 @@ def analyze_series(steps, values, *, metric: str = "series", timing: tuple | Non
     import pandas as pd
 
     from emergelab.measures.ews import early_warning
-    from emergelab.measures.transitions import detect_transitions
+    from emergelab.measures.transitions import _as_1d, detect_transitions
 
     check_settings(settings)
-    steps = np.asarray(steps, dtype=float)
-    values = np.asarray(values, dtype=float)
-    t_steps, t_values = (steps, values) if timing is None else (np.asarray(timing[0], float), np.asarray(timing[1], float))
+    steps, values = _as_1d("steps", steps), _as_1d("values", values)
+    if len(steps) != len(values):
+        raise UserError(f"steps and values have different lengths ({len(steps)} vs {len(values)}); "
+                        "pass exactly one value per step")  # fmt: skip
+    t_steps, t_values = (steps, values) if timing is None else (_as_1d("timing steps", timing[0]),
+                                                                 _as_1d("timing values", timing[1]))  # fmt: skip
     found = detect_transitions(t_steps, t_values)  # validates: NaN/inf, length, step order
     if len(values) < MIN_EWS_POINTS:
         raise UserError(f"series '{metric}' too short for EWS: {len(values)} points, need at least "

@@ -132,6 +132,10 @@ def copying_score(W_E: torch.Tensor, W_V: torch.Tensor, W_O: torch.Tensor, W_U: 
     t < min(V, V_out) whose OV-circuit logits W_E[t] W_V^h W_O^h W_U peak at t."""
     if W_V.dim() != 3 or W_O.dim() != 3 or W_V.shape[0] != W_O.shape[0]:
         raise UserError("W_V must be (H, D, d) and W_O (H, d, D)")
+    if W_E.dim() != 2 or W_U.dim() != 2 or not (
+            W_E.shape[1] == W_V.shape[1] == W_O.shape[2] == W_U.shape[0] and W_V.shape[2] == W_O.shape[1]):
+        raise UserError(f"shapes do not chain: W_E {tuple(W_E.shape)} (V, D), W_V {tuple(W_V.shape)} (H, D, d), "
+                        f"W_O {tuple(W_O.shape)} (H, d, D), W_U {tuple(W_U.shape)} (D, V_out)")  # fmt: skip
     n = min(W_E.shape[0], W_U.shape[1])
     ov_logits = torch.einsum("vD,hDd,hdE,Eu->hvu", W_E[:n], W_V, W_O, W_U[:, :n])  # (H, n, n)
     hits = ov_logits.argmax(-1) == torch.arange(n, device=W_E.device)  # (H, n)

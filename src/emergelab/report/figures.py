@@ -241,6 +241,13 @@ def to_svg(fig: Any) -> str:
     svg = re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", svg)
     # matplotlib names every group (figure_1, axes_1, ...): several inline SVGs would repeat
     # those ids in one page. Keep only the ids something refers to (clip paths, markers).
+    # Only inside tags: text (a title, a legend entry) may itself contain ' id="..."', and
+    # matplotlib escapes < and > in text and attributes, so a tag is exactly a <...> run.
     used = set(re.findall(r"#([\w.-]+)", svg))
-    svg = re.sub(r'\s+id="([^"]*)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
+    ids = re.compile(r'\s+id="([^"]*)"')
+
+    def unused_ids_out(tag: re.Match) -> str:
+        return ids.sub(lambda m: m.group(0) if m.group(1) in used else "", tag.group(0))
+
+    svg = re.sub(r"<[^<>]*>", unused_ids_out, svg)
     return svg.strip()

@@ -47,7 +47,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from emergelab.lab.config import param
+from emergelab.lab.config import check_device, param
 from emergelab.lab.registry import World, register
 from emergelab.worlds._groups import SPEC_HELP, parse_group
 
@@ -95,8 +95,7 @@ class GrokkingConfig:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.model == "transformer" and self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device(self.device, auto=True)
 
 
 @functools.lru_cache(maxsize=16)

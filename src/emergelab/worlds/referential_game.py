@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from emergelab.lab.config import param
+from emergelab.lab.config import check_device, param
 from emergelab.lab.registry import World, register
 
 
@@ -87,8 +87,7 @@ class ReferentialGameConfig:
                              f"got {self.n_distractors}")
         if not (self.lr > 0 and self.temperature > 0 and self.entropy_coef >= 0):
             raise ValueError("lr and temperature must be > 0 and entropy_coef >= 0")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device(self.device, auto=True)
 
 
 def objects(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
