@@ -33,7 +33,7 @@ JUMPS = ",".join(str(j) for j in range(10, 10 + 2 * N_RUNS, 2))  # 40 runs of th
 SLEEP = "0.003"  # s per step: ~0.3 s a run, so 12 kills fit in one 40-run sweep even when workers start fast
 SWEEP = ["sweep", "toy", "-p", "quick", "-s", f"sleep={SLEEP}", "-g", f"jump_at={JUMPS}"]
 ROWS = 100  # metric rows of one quick toy run: 50 logged steps x 2 metrics
-STAGING = re.compile(r"^toy-[0-9a-f]{12}\.(\d+|old)\.[0-9a-f]{6}$")
+STAGING = re.compile(r"^toy-[0-9a-f]{12}\.(\d+@[A-Za-z0-9-]+|old)\.[0-9a-f]{6}$")
 
 
 def _env(store: Path) -> dict:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,25 @@ def test_killed_staging_folder_is_cleaned(store):
     (store.tmp_dir / f"toy-live.{os.getpid()}.abc").mkdir()
     assert store.clean_tmp() == 1
     assert [p.name for p in store.tmp_dir.iterdir()] == [f"toy-live.{os.getpid()}.abc"]
+
+
+def test_staging_of_another_host_is_kept_until_stale(store):
+    """A Ray worker on another machine writes into the shared .tmp/: its pid means nothing
+    here, so only age may condemn its folder."""
+    live = store.staging_path("toy-mine")
+    live.mkdir(parents=True)
+    assert live.name.split(".")[1].startswith(f"{os.getpid()}@")
+    host = live.name.split(".")[1].split("@")[1]
+    (store.tmp_dir / f"toy-dead.999999@{host}.abc").mkdir()  # this host, a pid that does not exist
+    other = store.tmp_dir / "toy-remote.1@some-other-node.abc"
+    other.mkdir()
+    old = store.tmp_dir / "toy-remote-old.1@some-other-node.abd"
+    old.mkdir()
+    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    (store.tmp_dir / "ray-probe.999999.ff").touch()  # a dead driver's probe file (old naming)
+    store.clean_tmp()
+    left = sorted(p.name for p in store.tmp_dir.iterdir())
+    assert left == sorted([live.name, other.name])
 
 
 def test_corrupt_run_folder_is_one_clear_error(store):

@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import socket
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -175,8 +174,8 @@ def _run_tasks(ray, todo, store, jobs, local, progress, replace, out, on_done, s
         root = str(Path(store.root).resolve())
         if shared_fs is not False:
             store.tmp_dir.mkdir(parents=True, exist_ok=True)
-            # named <tag>.<pid>.<random> so that clean_tmp keeps it while this driver lives
-            probe = store.tmp_dir.resolve() / f"ray-probe.{os.getpid()}.{uuid.uuid4().hex}"
+            # a staging name (<tag>.<pid>@<host>.<random>): clean_tmp keeps it while this driver lives
+            probe = store.staging_path("ray-probe").resolve()
             probe.touch()
         task = ray.remote(num_cpus=1)(_run_chunk)
         bar = _bar(progress, len(todo), f"{len(todo)} runs on Ray ({cpus} CPUs, {len(chunks)} tasks)")

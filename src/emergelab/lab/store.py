@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -95,7 +96,7 @@ class Store:
 
         self._ensure()
         final = self.runs_dir / run_id
-        tmp = self.tmp_dir / f"{run_id}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        tmp = self.staging_path(run_id)
         tmp.mkdir(parents=True)
         try:
             _write_json(tmp / "config.json", meta)
@@ -125,7 +126,7 @@ class Store:
         if not (d / "summary.json").is_file():
             raise UserError(f"no run '{run_id}' in store {self.root}: see `emergelab runs`")
         if artefacts:
-            tmp = self.tmp_dir / f"{run_id}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+            tmp = self.staging_path(run_id)
             tmp.mkdir(parents=True)
             try:
                 _write_artefacts(tmp / "a", artefacts)
@@ -142,17 +143,33 @@ class Store:
         self._ensure()
         atomic_write(self.sweeps_dir / f"{sweep_id}.json", lambda p: _write_json(p, spec))
 
+    def staging_path(self, tag: str) -> Path:
+        """A fresh name in .tmp/ that says who owns it: `<tag>.<pid>@<host>.<random>`."""
+        return self.tmp_dir / f"{tag}.{os.getpid()}@{_HOST}.{uuid.uuid4().hex[:6]}"
+
     def clean_tmp(self) -> int:
-        """Remove staging folders of processes that are gone (killed mid-run)."""
+        """Remove staging folders of processes that are gone (killed mid-run). A folder of
+        another host (a Ray worker on a shared file system) cannot be checked from here: it
+        is removed only once it is a day old, never while that worker may still write it."""
         if not self.tmp_dir.is_dir():
             return 0
         removed = 0
         for d in self.tmp_dir.iterdir():
             parts = d.name.split(".")
-            pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
-            if pid is not None and _alive(pid):
+            owner = parts[1] if len(parts) > 2 else ""
+            pid, _, host = owner.partition("@")
+            if host and host != _HOST:
+                try:
+                    if time.time() - d.stat().st_mtime < _FOREIGN_STALE_S:
+                        continue
+                except OSError:
+                    continue
+            elif pid.isdigit() and _alive(int(pid)):
                 continue
-            shutil.rmtree(d, ignore_errors=True)
+            if d.is_dir():
+                shutil.rmtree(d, ignore_errors=True)
+            else:  # a dead Ray driver's probe file
+                d.unlink(missing_ok=True)
             removed += 1
         return removed
 
@@ -419,6 +436,11 @@ def _write_artefacts(folder: Path, artefacts: dict) -> None:
             obj.to_parquet(folder / f"{name}.parquet")
         else:
             raise TypeError(f"artefact '{name}': cannot store a {type(obj).__name__}")
+
+
+# this machine, as a staging name can carry it (no dots: they separate the name's fields)
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "localhost"
+_FOREIGN_STALE_S = 24 * 3600
 
 
 def _alive(pid: int) -> bool:
