@@ -190,7 +190,7 @@ def run(
 @app.command()
 def sweep(
     world: str = typer.Argument(..., help="World name (see `emergelab worlds`)."),
-    grid: List[str] = typer.Option([], "--grid", "-g", help="A swept axis: -g key=v1,v2,... (repeatable)."),
+    grid: List[str] = typer.Option([], "--grid", "-g", help="A swept axis: -g key=v1,v2,... (repeatable); list values in brackets: -g clamp=(),(a),(a,b)."),
     preset: Optional[str] = PresetOpt,
     set_: List[str] = SetOpt,
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per grid point (SeedSequence-derived)."),

@@ -66,3 +66,17 @@ def test_same_seed_same_numbers(store):
 def test_unknown_executor(store):
     with pytest.raises(UserError, match="unknown executor 'gpu'"):
         run_specs(plan("toy"), store, executor="gpu")
+
+
+def test_grid_values_that_are_lists_go_in_brackets():
+    from emergelab.lab.sweep import parse_grid, plan
+
+    g = parse_grid(["clamp=(),(a),(a,b)", "lr=0.1,0.2"])
+    assert g == {"clamp": ["()", "(a)", "(a,b)"], "lr": ["0.1", "0.2"]}
+    specs = plan("phase_change_toy", "tiny", {}, {"clamp": g["clamp"]}, 1)
+    assert [s.labels["clamp"] for s in specs] == [(), ("a",), ("a", "b")]
+    assert len({s.run_id for s in specs}) == 3
+    with pytest.raises(UserError, match="unbalanced brackets"):
+        parse_grid(["clamp=(a,b"])
+    with pytest.raises(UserError, match="unbalanced brackets"):
+        parse_grid(["clamp=a),b"])

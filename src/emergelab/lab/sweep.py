@@ -43,17 +43,37 @@ def derive_seeds(root_seed: int, n: int) -> list[int]:
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
-    """['lr=1e-3,3e-3', 'group=Z59,Z97'] -> {'lr': ['1e-3', '3e-3'], ...}."""
+    """['lr=1e-3,3e-3', 'group=Z59,Z97'] -> {'lr': ['1e-3', '3e-3'], ...}. A value that is
+    itself a list goes in brackets: 'clamp=(),(a),(a,b)' -> ['()', '(a)', '(a,b)']."""
     grid: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
             raise UserError(f"bad grid axis {item!r}: write key=v1,v2,... e.g. -g train_fraction=0.2,0.3")
         k, v = item.split("=", 1)
-        vals = [x.strip() for x in v.split(",") if x.strip()]
+        vals = [x.strip() for x in _split_top(v, item) if x.strip()]
         if not vals:
             raise UserError(f"grid axis '{k}' has no values: write {k}=v1,v2,...")
         grid[k.strip().replace("-", "_")] = vals
     return grid
+
+
+def _split_top(text: str, item: str) -> list[str]:
+    """Split at the commas outside () and []."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if depth < 0:
+            break
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if depth != 0:
+        raise UserError(f"bad grid axis {item!r}: unbalanced brackets; list values go in brackets, "
+                        "e.g. -g clamp=(),(a),(a,b)")  # fmt: skip
+    return [*parts, cur]
 
 
 def plan(world_name: str, preset: str | None = None, overrides: dict[str, Any] | None = None,
