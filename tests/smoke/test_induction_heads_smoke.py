@@ -129,3 +129,16 @@ def test_ideal_induction_head_scores_one_on_the_fewshot_batch():
     rec = _run(clamp_induction=("1.0",))
     assert np.allclose(rec.series("probe/induction_strength_l1h0")[1], 1.0)
     assert np.allclose(rec.series("probe/induction_strength_max_l1")[1], 1.0)
+
+
+def test_a_small_wiggle_on_the_plateau_is_not_a_phase_change():
+    import numpy as np
+    import pandas as pd
+
+    from emergelab.worlds.induction_heads import summarize
+
+    steps = np.arange(0, 1000, 10)
+    plateau = 4.0 - 0.12 / (1 + np.exp(-(steps - 150) / 10))  # a 3 % step down
+    assert summarize(pd.DataFrame({"eval/loss": plateau}, index=steps))["phase_change_step"] is None
+    real = plateau - 2.0 / (1 + np.exp(-(steps - 600) / 15))  # then half the loss goes
+    assert abs(summarize(pd.DataFrame({"eval/loss": real}, index=steps))["phase_change_step"] - 600) < 30

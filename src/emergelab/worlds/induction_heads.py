@@ -45,7 +45,7 @@ whatever `task` trains on; `fewshot_eval_batch=0` switches it off), see `_fewsho
                                earlier copy minus to the label after a random earlier
                                different exemplar; in [-1, 1], ~0 for a head blind to content
     probe/induction_strength_l{l}h{h}   per head (per_head_probes)
-Summary: phase_change_step (midpoint of the largest loss drop, detect_transitions on
+Summary: phase_change_step (midpoint of the largest loss drop of at least 10 %, detect_transitions on
 eval/loss), induction_step (sustained first crossing of prefix_match_max_l1 >= 0.5),
 fewshot_step (sustained first crossing of fewshot/acc >= 0.5), finals.
 """
@@ -313,8 +313,12 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                          for l in range(L)}}))
 
 
+MIN_DROP = 0.1  # a phase change lowers eval/loss by at least this fraction of its level before
+
+
 def summarize(curves) -> dict[str, Any]:
-    """phase_change_step: midpoint of the largest drop of eval/loss (detect_transitions);
+    """phase_change_step: midpoint of the largest drop of eval/loss (detect_transitions) that
+    removes at least MIN_DROP of its level;
     induction_step: sustained first crossing of the last layer's max prefix-matching >= 0.5;
     fewshot_step: sustained first crossing of fewshot/acc >= 0.5 (chance is 1/(vocab/2) for a
     uniform guess among the labels, ~1/n_items for a guess among those in the context)."""
@@ -325,7 +329,10 @@ def summarize(curves) -> dict[str, Any]:
     if "eval/loss" in curves:
         c = curves["eval/loss"].dropna()
         try:  # needs a minimum number of points; tiny runs simply get None
-            drops = [t for t in detect_transitions(c.index.to_numpy(), c.to_numpy()) if t.height < 0]
+            # a phase change removes a sizeable part of the loss; a 3 % wiggle on the plateau
+            # (seen with task=mix before it has learned anything) is not one
+            drops = [t for t in detect_transitions(c.index.to_numpy(), c.to_numpy())
+                     if t.height < -MIN_DROP * abs(t.start_level)]
         except ValueError:
             drops = []
         if drops:
