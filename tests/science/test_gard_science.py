@@ -24,7 +24,6 @@ import pytest
 
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.sweep import run_world
-from emergelab.lab.registry import get_world
 
 SEEDS = (0, 1, 2, 3)
 

@@ -100,7 +100,6 @@ def run_section(store, run_id: str, summary: dict, curves) -> dict[str, Any] | N
 
 def sweep_section(runs, grid: dict) -> dict[str, Any] | None:
     """Detection and false-alarm rates of early warnings across the sweep's runs."""
-    import pandas as pd
 
     from emergelab.report.html import _section, _table
 
