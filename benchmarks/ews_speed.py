@@ -16,10 +16,10 @@ Ratios above 1 mean ews.rolling is faster.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 from emergelab.measures import ews
 
@@ -90,9 +90,8 @@ def main() -> None:
     print(f"indicators (+ detrend)  {t_ind * 1e3:8.1f} ms")
     print(f"per-window numpy loop   {t_loop * 1e3:8.1f} ms   ratio loop/rolling = {t_loop / t_fast:,.0f}x")
     assert worst <= 1e-10, f"rolling disagrees with the loop by {worst:.2e}"
-    print("RESULT " + json.dumps({
-        "name": "ews_speed/loop", "compared": f"ews.rolling vs per-window numpy loop, n={args.n}",
-        "lab": t_fast * 1e3, "baseline": t_loop * 1e3, "unit": "ms", "ratio": t_loop / t_fast}))  # fmt: skip
+    print_result("ews_speed/loop", f"ews.rolling vs per-window numpy loop, n={args.n}", t_fast * 1e3, t_loop * 1e3,
+                 "ms")  # fmt: skip
 
     if not args.skip_pandas:
         import pandas as pd
@@ -104,9 +103,7 @@ def main() -> None:
         d = float(np.nanmax(np.abs(pd_ac1 - fast["ac1"])))
         print(f"ac1 only: rolling {t_ac1 * 1e3:.1f} ms; pandas rolling.apply(autocorr) {t_pd:.2f} s "
               f"(ratio {t_pd / t_ac1:,.0f}x, max |diff| {d:.1e})")  # fmt: skip
-        print("RESULT " + json.dumps({
-            "name": "ews_speed/pandas-ac1", "compared": "rolling ac1 vs pandas rolling.apply",
-            "lab": t_ac1 * 1e3, "baseline": t_pd * 1e3, "unit": "ms", "ratio": t_pd / t_ac1}))  # fmt: skip
+        print_result("ews_speed/pandas-ac1", "rolling ac1 vs pandas rolling.apply", t_ac1 * 1e3, t_pd * 1e3, "ms")
 
     xs = series(args.surrogate_n, seed=1)
     ews.surrogate_test(xs[:200], n=5)  # warm up: first-call imports (pandas) are not the method's cost

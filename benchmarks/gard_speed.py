@@ -20,10 +20,10 @@ these agree to within noise (they use different random streams).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.registry import get_world
@@ -97,10 +97,8 @@ def main() -> None:
     print(f"2,000 generations: world {2000 / rate['world']:.2f} s (SCIENCE checked: ~1.6 s), "
           f"world+rec {2000 / rate['world+rec']:.2f} s, plain {2000 / rate['plain']:.1f} s")
     for lab in ("world", "world+rec"):
-        print("RESULT " + json.dumps({
-            "name": f"gard_speed/{lab}", "compared": f"GARD {lab} vs plain Gillespie loop",
-            "lab": 1e3 / rate[lab], "baseline": 1e3 / rate["plain"], "unit": "ms/generation",
-            "ratio": rate[lab] / rate["plain"]}))  # fmt: skip
+        print_result(f"gard_speed/{lab}", f"GARD {lab} vs plain Gillespie loop", 1e3 / rate[lab],
+                     1e3 / rate["plain"], "ms/generation")  # fmt: skip
 
 
 if __name__ == "__main__":

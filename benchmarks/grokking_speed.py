@@ -13,9 +13,10 @@ Ratios above 1 mean the world is faster.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
+
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 
 def plain_loop(cfg, epochs: int, kind: str, device: str) -> float:
@@ -95,10 +96,8 @@ def main() -> None:
     print(f"  ratio world/plain-onehot {rate['world'] / rate['plain-onehot']:.2f}")
     print(f"  ratio world/plain-ebag   {rate['world'] / rate['plain-ebag']:.2f}")
     for base in ("plain-onehot", "plain-ebag"):  # one machine-readable line per ratio (benchmarks/run_all.py)
-        print("RESULT " + json.dumps({
-            "name": f"grokking_speed/{base}", "compared": f"grokking world vs {base} loop",
-            "lab": 1e3 / rate["world"], "baseline": 1e3 / rate[base], "unit": "ms/epoch",
-            "ratio": rate["world"] / rate[base]}))  # fmt: skip
+        print_result(f"grokking_speed/{base}", f"grokking world vs {base} loop", 1e3 / rate["world"],
+                     1e3 / rate[base], "ms/epoch")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _result import KEYS, PREFIX  # the RESULT line every benchmark prints
+
 HERE = Path(__file__).resolve().parent
 
 # --quick: each script's own size options, turned down to a few seconds each
@@ -45,9 +47,9 @@ def scripts() -> list[Path]:
 def parse_results(output: str) -> list[dict]:
     out = []
     for line in output.splitlines():
-        if line.startswith("RESULT "):
-            r = json.loads(line[len("RESULT ") :])
-            missing = {"name", "compared", "lab", "baseline", "unit", "ratio"} - set(r)
+        if line.startswith(PREFIX):
+            r = json.loads(line[len(PREFIX) :])
+            missing = set(KEYS) - set(r)
             if missing:
                 raise ValueError(f"RESULT line without {', '.join(sorted(missing))}: {line}")
             out.append(r)
@@ -113,7 +115,7 @@ def main() -> int:
             continue
         print(f"{took:.0f} s")
         if a.verbose:
-            own = [s for s in proc.stdout.strip().splitlines() if not s.startswith("RESULT ")]
+            own = [s for s in proc.stdout.strip().splitlines() if not s.startswith(PREFIX)]
             print("\n".join("    " + s for s in own))
         rows += found
     mode = "quick sizes" if a.quick else "default sizes"

@@ -22,10 +22,10 @@ machine only ever slow a run down); ratios use CPU time, which contention inflat
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.registry import get_world
@@ -144,10 +144,8 @@ def main() -> None:
               f"{wor[0] * 1e3:6.2f} ({wor[1] * 1e3:6.2f}) {plain[0] * 1e3:7.1f} ({plain[1] * 1e3:7.1f}) "
               f"{plain[0] / eng[0]:11.1f}x {bound}{ref / eng[0]:8.0f}x {bound}{ref / wor[0]:7.0f}x  "
               f"{'ok' if ref / eng[0] >= 200 else 'MISSED'}")
-        print("RESULT " + json.dumps({
-            "name": f"sorting_speed/{algo}", "compared": f"{algo} engine vs per-cell objects, CPU",
-            "lab": eng[0] * 1e3, "baseline": plain[0] * 1e3, "unit": "ms/sort",
-            "ratio": plain[0] / eng[0]}))  # fmt: skip
+        print_result(f"sorting_speed/{algo}", f"{algo} engine vs per-cell objects, CPU", eng[0] * 1e3,
+                     plain[0] * 1e3, "ms/sort")  # fmt: skip
     sweeps = {a: np.mean([engine(w.make_config("paper", {"n": args.n, "algotypes": (a,), "seed": s}))[1]
                           for s in range(args.seeds)]) for a in S.ALGOTYPES}
     print("mean sweeps to sorted: " + ", ".join(f"{a} {m:.0f}" for a, m in sweeps.items()))

@@ -11,7 +11,6 @@ i.e. the cheapest possible way to get those rows on disk. The ratio is the lab's
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 from emergelab.lab.recorder import Recorder
 from emergelab.lab.store import Store
@@ -63,9 +63,7 @@ def main() -> None:
     print(f"recorder + store      : {rows / lab:>12,.0f} rows/s  ({lab * 1e3:.1f} ms)")
     print(f"raw pyarrow write     : {rows / raw:>12,.0f} rows/s  ({raw * 1e3:.1f} ms)")
     print(f"ratio lab/raw (speed) : {raw / lab:.2f}x  (1.0 = no overhead; the lab also buffers per-call)")
-    print("RESULT " + json.dumps({
-        "name": "store_ingest", "compared": f"recorder + store vs raw pyarrow, {rows:,} rows",
-        "lab": lab * 1e3, "baseline": raw * 1e3, "unit": "ms/run", "ratio": raw / lab}))  # fmt: skip
+    print_result("store_ingest", f"recorder + store vs raw pyarrow, {rows:,} rows", lab * 1e3, raw * 1e3, "ms/run")
 
 
 if __name__ == "__main__":

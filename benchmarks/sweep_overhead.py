@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -40,6 +39,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.g
 os.environ["EMERGELAB_WORLDS"] = ",".join(filter(None, [os.environ.get("EMERGELAB_WORLDS"),
                                                         "tests.toyworld"]))  # fmt: skip
 sys.path.insert(0, str(ROOT))
+
+from _result import print_result  # noqa: E402  (benchmarks/_result.py: the RESULT line)
 
 from emergelab.lab.executors import EXECUTORS, run_specs  # noqa: E402
 from emergelab.lab.store import Store  # noqa: E402
@@ -149,9 +150,7 @@ def main() -> None:
                ("ray", "joblib", "ray executor (warm local) vs joblib Parallel")]  # fmt: skip
     for lab, base, what in results:
         if lab in per:
-            res = {"name": f"sweep_overhead/{lab}-{base}", "compared": what, "lab": round(per[lab], 3),
-                   "baseline": round(per[base], 3), "unit": "ms/run", "ratio": round(per[base] / per[lab], 3)}
-            print("RESULT " + json.dumps(res))
+            print_result(f"sweep_overhead/{lab}-{base}", what, round(per[lab], 3), round(per[base], 3), "ms/run")
 
 
 if __name__ == "__main__":

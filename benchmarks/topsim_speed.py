@@ -13,10 +13,10 @@ scipy.stats.spearmanr. The values must agree to 1e-12; the ratio above 1 means t
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
@@ -75,9 +75,8 @@ def main() -> None:
     print(f"pdist + Python edit distance   {t_ref * 1e3:9.1f} ms   rho = {ref:.12f}")
     print(f"ratio reference/topsim = {t_ref / t_fast:,.1f}x   |diff| = {abs(fast - ref):.1e}")
     assert abs(fast - ref) <= 1e-12, f"topsim disagrees with the reference by {abs(fast - ref):.2e}"
-    print("RESULT " + json.dumps({
-        "name": "topsim_speed", "compared": f"topsim vs pdist + Python edit distance, n={args.n}",
-        "lab": t_fast * 1e3, "baseline": t_ref * 1e3, "unit": "ms", "ratio": t_ref / t_fast}))  # fmt: skip
+    print_result("topsim_speed", f"topsim vs pdist + Python edit distance, n={args.n}", t_fast * 1e3, t_ref * 1e3,
+                 "ms")  # fmt: skip
 
 
 if __name__ == "__main__":

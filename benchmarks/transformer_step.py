@@ -14,12 +14,12 @@ Ratios are steps/s of each variant over plain (above 1 = faster than plain).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
 
 from emergelab.nn.transformer import Transformer, TransformerConfig
 
@@ -111,10 +111,8 @@ def main() -> None:
     for k, r in rates.items():
         print(f"{k:10s} {r:8.1f} steps/s   vs plain x{r / rates['plain']:.2f}   vs lab-off x{r / rates['lab-off']:.2f}")
     for k in ("lab-off", "lab-cache", "lab-hooks"):
-        print("RESULT " + json.dumps({
-            "name": f"transformer_step/{k}", "compared": f"transformer {k} vs plain nanoGPT-style",
-            "lab": 1e3 / rates[k], "baseline": 1e3 / rates["plain"], "unit": "ms/step",
-            "ratio": rates[k] / rates["plain"]}))  # fmt: skip
+        print_result(f"transformer_step/{k}", f"transformer {k} vs plain nanoGPT-style", 1e3 / rates[k],
+                     1e3 / rates["plain"], "ms/step")  # fmt: skip
 
 
 if __name__ == "__main__":

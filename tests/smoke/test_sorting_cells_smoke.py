@@ -151,13 +151,14 @@ def test_frozen_cells_never_initiate_but_movable_ones_are_displaced():
     assert final == [0, 1, 2] and not stalled
 
 
-def test_engine_agrees_with_the_plain_object_per_cell_loop():
+def test_engine_agrees_with_the_plain_object_per_cell_loop(monkeypatch):
     # benchmarks/sorting_speed.py holds a straightforward Cell-object implementation of the same
     # rules fed the same draws: same final array, and the same sweeps when the run ends sorted
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).parents[2] / "benchmarks" / "sorting_speed.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # its sibling benchmarks/_result.py
     spec = importlib.util.spec_from_file_location("sorting_speed", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

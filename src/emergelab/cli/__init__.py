@@ -40,6 +40,8 @@ SharedFsOpt = typer.Option(None, "--ray-shared-fs/--ray-no-shared-fs", show_defa
                            "storage they all mount) / send them back to this machine [default: each "
                            "worker checks whether it sees the store].")
 ChunkOpt = typer.Option(None, "--chunk-size", help="With -x ray: runs per Ray task [default: ~4 tasks per CPU].")
+ForceOpt = typer.Option(False, "--force", help="Re-run and replace runs already in the store.")
+ReportOpt = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file.")
 
 
 def _console():
@@ -179,8 +181,8 @@ def run(
     address: Optional[str] = AddressOpt,
     shared_fs: Optional[bool] = SharedFsOpt,
     chunk_size: Optional[int] = ChunkOpt,
-    force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
-    report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
+    force: bool = ForceOpt,
+    report: Optional[str] = ReportOpt,
     store: Optional[str] = StoreOpt,
 ):
     """Run a world (one run, or --seeds N runs), store it and detect its transitions."""
@@ -200,8 +202,8 @@ def sweep(
     address: Optional[str] = AddressOpt,
     shared_fs: Optional[bool] = SharedFsOpt,
     chunk_size: Optional[int] = ChunkOpt,
-    force: bool = typer.Option(False, "--force", help="Re-run and replace runs already in the store."),
-    report: Optional[str] = typer.Option(None, "--report", "-o", help="Also write an HTML report to this file."),
+    force: bool = ForceOpt,
+    report: Optional[str] = ReportOpt,
     store: Optional[str] = StoreOpt,
 ):
     """Sweep a world over a grid of overrides × seeds; re-running resumes where it stopped."""
