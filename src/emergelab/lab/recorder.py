@@ -28,6 +28,8 @@ class Recorder:
         self._bar: Any = None
         self._task: Any = None
         self._total: int | None = None
+        # where LLM replies are cached across runs (<store>/llm-cache), set by the lab; None: in memory
+        self.llm_cache_dir: str | None = None
 
     # -- logging -------------------------------------------------------------------------
     def log(self, step: int, **scalars: Any) -> None:

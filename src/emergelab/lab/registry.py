@@ -45,6 +45,10 @@ class World:
     (("val/loss", "val/acc"),) asks whether val/loss slowed down before grokking."""
     look_for: str = ""
     """What a person should look for in the report (shown in `emergelab worlds -v`)."""
+    check: Callable[[list[Any]], None] | None = None
+    """Optional check(configs) run before a run or sweep writes anything, for what a config
+    cannot validate by itself: e.g. that the LLM server its runs will call is reachable,
+    knows the model and gets a key (raise UserError with what to do)."""
 
     def preset_names(self) -> list[str]:
         names = list(self.presets)

@@ -109,13 +109,16 @@ def sweep_id(world: str, preset: str | None, overrides: dict, grid: dict, seeds:
     return f"sweep-{world}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
-def run_world(world_name: str, preset: str | None = None, progress: bool = False, **overrides: Any):
+def run_world(world_name: str, preset: str | None = None, progress: bool = False,
+              llm_cache_dir: str | None = None, **overrides: Any):  # fmt: skip
     """Run a world in memory (no store, no analysis) and return its Recorder: for notebooks
-    and tests. `rec.series("val/acc")`, `rec.wide()` and `rec.summary` read it back."""
+    and tests. `rec.series("val/acc")`, `rec.wide()` and `rec.summary` read it back.
+    `llm_cache_dir`: a folder where LLM worlds cache replies (e.g. a store's llm-cache)."""
     from emergelab.lab.recorder import Recorder
 
     world = get_world(world_name)
     rec = Recorder(progress=progress)
+    rec.llm_cache_dir = llm_cache_dir
     try:
         world.run(world.make_config(preset, overrides), rec)
     finally:
@@ -144,8 +147,9 @@ class FinishedRun:
         return Store(store_root).write_run(self.run_id, self.meta, self, self.summary, replace=replace)
 
 
-def run_spec(spec: RunSpec, progress: bool = False) -> FinishedRun:
-    """Run one spec in memory and analyse its curves; writes nothing."""
+def run_spec(spec: RunSpec, progress: bool = False, llm_cache_dir: str | None = None) -> FinishedRun:
+    """Run one spec in memory and analyse its curves; writes nothing to the store (an LLM
+    world caches its replies in `llm_cache_dir`, when given, as they arrive)."""
     from emergelab.lab.analyze import analyze_curves
     from emergelab.lab.recorder import Recorder, jsonable
     from emergelab.lab.store import provenance
@@ -153,6 +157,7 @@ def run_spec(spec: RunSpec, progress: bool = False) -> FinishedRun:
     world = get_world(spec.world)
     cfg = cfgmod.make_config(world.config, spec.config, world=world.name)
     rec = Recorder(progress=progress, desc=spec.run_id)
+    rec.llm_cache_dir = llm_cache_dir
     t0 = time.perf_counter()
     try:
         world.run(cfg, rec)
@@ -171,8 +176,28 @@ def run_spec(spec: RunSpec, progress: bool = False) -> FinishedRun:
     return FinishedRun(spec.run_id, meta, rec.to_arrow(spec.run_id), jsonable(summary), dict(rec.artefacts))
 
 
+def llm_cache_dir(store_root) -> str:
+    """Where the runs of a store cache their LLM replies: shared by all its runs, so a re-run
+    or a resumed sweep replays every reply already received."""
+    import os
+
+    return os.path.join(str(store_root), "llm-cache")
+
+
+def check_specs(specs: list[RunSpec]) -> None:
+    """Each world's own pre-run check (e.g. its LLM server is reachable) on the configs of
+    `specs`, before anything is written."""
+    by_world: dict[str, list[RunSpec]] = {}
+    for s in specs:
+        by_world.setdefault(s.world, []).append(s)
+    for name, ss in by_world.items():
+        world = get_world(name)
+        if world.check is not None:
+            world.check([cfgmod.make_config(world.config, s.config, world=name) for s in ss])
+
+
 def execute(spec: RunSpec, store_root: str, progress: bool = False, replace_existing: bool = False) -> dict:
     """Run one spec and write it to the store; returns its summary. Runs in workers."""
-    run = run_spec(spec, progress)
+    run = run_spec(spec, progress, llm_cache_dir(store_root))
     run.write(store_root, replace=replace_existing)
     return run.summary
