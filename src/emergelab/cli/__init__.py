@@ -1,5 +1,6 @@
 """The command line: `emergelab worlds | run | sweep | runs | show | report | export | query |
-analyze` (analyze, with its CSV reader, in `cli/analyze.py`).
+analyze | transcript | llm check` (analyze, with its CSV reader, in `cli/analyze.py`; the
+language-model commands in `cli/llm.py`).
 
 Every command takes `--store PATH` (or $EMERGELAB_STORE; default ./emergelab-runs).
 Bad input prints one line `error: <what is wrong>: <what to do>` and exits with code 2,
@@ -338,7 +339,7 @@ def export(
 
 
 @app.command()
-def query(sql: str = typer.Argument(..., help="SQL over the views `runs` and `metrics`."),
+def query(sql: str = typer.Argument(..., help="SQL over the views `runs`, `metrics` and `transcripts`."),
           store: Optional[str] = StoreOpt):  # fmt: skip
     """Query the store with DuckDB SQL, e.g. "SELECT name, max(value) FROM metrics GROUP BY name"."""
     import pandas as pd
@@ -350,6 +351,7 @@ def query(sql: str = typer.Argument(..., help="SQL over the views `runs` and `me
 
 # commands that live in their own module register themselves on `app` when imported
 from emergelab.cli import analyze as _analyze  # noqa: E402,F401
+from emergelab.cli import llm as _llm  # noqa: E402,F401
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from typing import Any, Iterable
 from emergelab.errors import UserError
 
 DEFAULT_STORE = "emergelab-runs"
+TRANSCRIPT = "llm_transcript"  # the artefact an LLM world's client writes (emergelab.llm.client)
 _CATALOG_COLS = ["run_id", "world", "preset", "seed", "config_hash", "created", "wall_s", "mtime_ns", "config", "summary"]
 
 
@@ -347,9 +348,23 @@ class Store:
         m = self.metrics([run_id])
         return m.pivot_table(index="step", columns="name", values="value", aggfunc="last").sort_index()
 
+    def transcript(self, run_id: str):
+        """An LLM world's transcript: one row per request (agent, tag, step, prompt, reply,
+        parsed, tokens, cached, ...), as written by `emergelab.llm`."""
+        import pandas as pd
+
+        f = self.runs_dir / run_id / "artefacts" / f"{TRANSCRIPT}.parquet"
+        if not f.is_file():
+            if not self.has(run_id):
+                raise UserError(f"no run '{run_id}' in store {self.root}: see `emergelab runs`")
+            raise UserError(f"run '{run_id}' has no LLM transcript: only runs that call a language model have one")
+        return pd.read_parquet(f)
+
     def query(self, sql: str):
-        """Run SQL with two views: `runs` (the catalogue; config/summary as JSON text) and
-        `metrics` (every run's long metrics). Returns a pandas frame."""
+        """Run SQL with three views: `runs` (the catalogue; config/summary as JSON text),
+        `metrics` (every run's long metrics) and `transcripts` (every LLM request of every
+        run: run_id, agent, tag, step, prompt, reply, parsed, tokens, cached...). Returns a
+        pandas frame."""
         import duckdb
 
         cat = self.refresh()
@@ -366,6 +381,17 @@ class Store:
             else:
                 con.execute("CREATE VIEW metrics AS SELECT ''::VARCHAR AS run_id, 0::BIGINT AS step,"
                             " ''::VARCHAR AS name, 0.0::DOUBLE AS value WHERE false")  # fmt: skip
+            tfiles = [str(f) for r in cat["run_id"] if (f := self.runs_dir / r / "artefacts" /
+                                                         f"{TRANSCRIPT}.parquet").is_file()]  # fmt: skip
+            if tfiles:
+                lst = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in tfiles) + "]"
+                con.execute("CREATE VIEW transcripts AS SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\]artefacts"
+                            "[/\\\\][^/\\\\]+$', 1) AS run_id, * EXCLUDE (filename) FROM "
+                            f"read_parquet({lst}, union_by_name=true, filename=true)")  # fmt: skip
+            else:
+                con.execute("CREATE VIEW transcripts AS SELECT ''::VARCHAR AS run_id, 0::BIGINT AS step, "
+                            "''::VARCHAR AS agent, ''::VARCHAR AS tag, ''::VARCHAR AS prompt, "
+                            "''::VARCHAR AS reply WHERE false")  # fmt: skip
             res = con.execute(sql)
             if res is None:  # nothing but blanks, semicolons or comments
                 raise UserError("query is empty: give an SQL statement, e.g. \"SELECT count(*) FROM runs\"")

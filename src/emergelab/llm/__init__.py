@@ -11,9 +11,9 @@ Worlds use `open_llm(cfg, rec, policy)` (see `client.py`) and never import an HT
 transformers themselves. Heavy modules load only when a backend is used.
 """
 
-from emergelab.llm.client import LLM, DiskCache, MemoryCache, check_settings, make_backend, open_llm
+from emergelab.llm.client import LLM, DiskCache, MemoryCache, check_configs, make_backend, open_llm
 from emergelab.llm.settings import BACKENDS, LOCAL_MODEL, LLMSettings
 from emergelab.llm.types import BudgetExceeded, LLMError, Raw, Reply, Request
 
-__all__ = ["LLM", "DiskCache", "MemoryCache", "check_settings", "make_backend", "open_llm", "BACKENDS",
+__all__ = ["LLM", "DiskCache", "MemoryCache", "check_configs", "make_backend", "open_llm", "BACKENDS",
            "LOCAL_MODEL", "LLMSettings", "BudgetExceeded", "LLMError", "Raw", "Reply", "Request"]

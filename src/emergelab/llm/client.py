@@ -188,7 +188,9 @@ class LLM:
                 self.rec.summarize(llm_backend=self.backend.name, llm_model=self.backend.model,
                                    **{f"llm_{k}": v for k, v in self.totals.items()})  # fmt: skip
                 if self._rows:
-                    self.rec.artefact("llm_transcript", self.transcript())
+                    from emergelab.lab.store import TRANSCRIPT
+
+                    self.rec.artefact(TRANSCRIPT, self.transcript())
         finally:
             self.backend.close()
 
@@ -238,7 +240,7 @@ def make_backend(cfg, policy: Callable[[Request], str] | None = None):
         from emergelab.llm.http import HTTPBackend
 
         return HTTPBackend(cfg.llm_base_url, cfg.llm_model, api_key_env=cfg.llm_api_key_env, timeout=cfg.llm_timeout,
-                           retries=cfg.llm_retries, concurrency=cfg.llm_concurrency, seed=cfg.seed)  # fmt: skip
+                           retries=cfg.llm_retries, concurrency=cfg.llm_concurrency, seed=getattr(cfg, "seed", 0))  # fmt: skip
     raise LLMError(f"unknown llm backend '{cfg.llm}': choose local, scripted or http")
 
 
@@ -251,10 +253,17 @@ def open_llm(cfg, recorder=None, policy: Callable[[Request], str] | None = None)
                max_calls=cfg.llm_max_calls, max_tokens=cfg.llm_max_tokens, on_error=cfg.llm_on_error)  # fmt: skip
 
 
-def check_settings(cfg, policy: Callable[[Request], str] | None = None) -> None:
-    """Before a run writes anything: the backend is usable (package, server, model, key)."""
-    be = make_backend(cfg, policy)
-    try:
-        be.check()
-    finally:
-        be.close()
+def check_configs(configs, policy: Callable[[Request], str] | None = None) -> None:
+    """A world's `check`: before its runs write anything, each distinct backend they name is
+    usable (package installed; server reachable, model known, key variable set)."""
+    seen = set()
+    for cfg in configs:
+        ident = (cfg.llm, cfg.llm_model, cfg.llm_base_url, cfg.llm_api_key_env)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        be = make_backend(cfg, policy)
+        try:
+            be.check()
+        finally:
+            be.close()

@@ -67,7 +67,7 @@ def _table(columns: list[str] | None, rows: list[list], caption: str = "", row_c
 
 def _section(id: str, title: str, paragraphs=(), figures=(), tables=(), notes=(), progress=None) -> dict:
     return {"id": id, "title": title, "paragraphs": list(paragraphs), "figures": list(figures),
-            "tables": list(tables), "notes": list(notes), "progress": progress}  # fmt: skip
+            "tables": list(tables), "notes": list(notes), "progress": progress, "details": []}  # fmt: skip
 
 
 def _figure(fig, caption: str = "") -> dict:
@@ -222,6 +222,11 @@ def run_report(store, run_id: str) -> str:
         sections.append(ews)
     scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews")]
     sections.append(_section("scalars", "Summary", tables=[_table(["name", "value"], scal)]))
+    from emergelab.report.transcript import transcript_section
+
+    tr = transcript_section(store, run_id)
+    if tr is not None:
+        sections.append(tr)
 
     overrides = meta.get("overrides") or {}
     cfg = list((meta.get("config") or {}).items())
