@@ -105,7 +105,9 @@ def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's con
     for col in ("key", "type", "default", "doc"):
         t.add_column(col)
     docs = field_docs(w.config)
-    for f in dataclasses.fields(w.config):
+    own = w.config.__dict__.get("__annotations__", {})
+    # the world's own fields first, then those it inherits (e.g. the shared LLM settings)
+    for f in sorted(dataclasses.fields(w.config), key=lambda f: f.name not in own):
         t.add_row(f.name, type_name(hints[f.name]), _fmt(f.default), docs[f.name])
     con.print(t)
     for p in w.preset_names():

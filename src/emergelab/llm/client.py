@@ -240,7 +240,8 @@ def make_backend(cfg, policy: Callable[[Request], str] | None = None):
         from emergelab.llm.http import HTTPBackend
 
         return HTTPBackend(cfg.llm_base_url, cfg.llm_model, api_key_env=cfg.llm_api_key_env, timeout=cfg.llm_timeout,
-                           retries=cfg.llm_retries, concurrency=cfg.llm_concurrency, seed=getattr(cfg, "seed", 0))  # fmt: skip
+                           retries=cfg.llm_retries, concurrency=cfg.llm_concurrency, seed=getattr(cfg, "seed", 0),
+                           backoff=cfg.llm_backoff)  # fmt: skip
     raise LLMError(f"unknown llm backend '{cfg.llm}': choose local, scripted or http")
 
 

@@ -33,6 +33,8 @@ class LLMSettings:
     llm_max_tokens: int | None = param(None, "hard budget: tokens in + out per run; None: no limit")
     llm_timeout: float = param(60.0, "http: seconds to wait for one reply")
     llm_retries: int = param(5, "http: retries of a call after a connection error, 429 or 5xx")
+    llm_backoff: float = param(0.5, "http: seconds before the first retry, doubling each time (with jitter; a "
+                                    "server's Retry-After wins)")  # fmt: skip
     llm_concurrency: int = param(8, "http: requests in flight at once")
     llm_on_error: Literal["stop", "fallback"] = param(
         "stop", "a call that fails after every retry: stop the run with one line, or use the fallback and count "
@@ -47,6 +49,8 @@ class LLMSettings:
             raise ValueError(f"llm_timeout must be > 0, got {self.llm_timeout}")
         if self.llm_retries < 0:
             raise ValueError(f"llm_retries must be >= 0, got {self.llm_retries}")
+        if self.llm_backoff < 0:
+            raise ValueError(f"llm_backoff must be >= 0, got {self.llm_backoff}")
         if self.llm_concurrency < 1:
             raise ValueError(f"llm_concurrency must be at least 1, got {self.llm_concurrency}")
         if self.llm_temperature < 0:
