@@ -111,21 +111,16 @@ class LLM:
             except BudgetExceeded:
                 raise
             except LLMError as e:
+                # replies that arrived before the batch failed are kept (cached): nothing answered is lost
+                partial = getattr(e, "partial", None) or {}
+                raws = [partial.get(j) for j in range(len(todo))]
                 if self.on_error != "fallback":
+                    self._store_new(todo, keys, entries, raws, time.perf_counter() - t0)
                     raise
-                raws = [None] * len(todo)
-                errors = {i: str(e) for i in todo}
+                errors = {i: str(e) for i, raw in zip(todo, raws) if raw is None}
             if len(raws) != len(todo):
                 raise RuntimeError(f"backend {be.name} returned {len(raws)} replies for {len(todo)} requests")
-            wall = time.perf_counter() - t0
-            for i, raw in zip(todo, raws):
-                if raw is None:
-                    continue
-                e = _entry(raw, be, wall)
-                self.cache.put(keys[i], e)
-                entries[i] = e
-                self.totals["model_calls"] += 1
-                self._spent_tokens += e["tokens_in"] + e["tokens_out"]  # the budget counts model calls only
+            self._store_new(todo, keys, entries, raws, time.perf_counter() - t0)
         replies = []
         for i, (req, e) in enumerate(zip(requests, entries)):
             cached = i not in todo
@@ -140,6 +135,18 @@ class LLM:
             self._rows.append(_row(len(self._rows), req, rep, keys[i]))
             replies.append(rep)
         return replies
+
+    def _store_new(self, todo, keys, entries, raws, wall: float) -> None:
+        """Cache the new answers (None: failed) as soon as they are in, and count the calls."""
+        be = self.backend
+        for i, raw in zip(todo, raws):
+            if raw is None:
+                continue
+            e = _entry(raw, be, wall)
+            self.cache.put(keys[i], e)
+            entries[i] = e
+            self.totals["model_calls"] += 1
+            self._spent_tokens += e["tokens_in"] + e["tokens_out"]  # the budget counts model calls only
 
     def _reply(self, req: Request, e: dict, cached: bool) -> Reply:
         rep = Reply(e["text"], tokens_in=e["tokens_in"], tokens_out=e["tokens_out"], latency_s=e["latency_s"],

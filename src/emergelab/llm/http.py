@@ -135,9 +135,16 @@ class HTTPBackend:
                 abort.set()  # the others stop before their next attempt
                 for f in futures:
                     f.cancel()
-                errors = [f.exception() for f in failed if not isinstance(f.exception(), _Aborted)]
-                raise errors[0] if errors else failed[0].exception()  # type: ignore[misc]
-            return [f.result() for f in futures]
+        if failed:  # the pool has finished what was in flight
+            errors = [f.exception() for f in futures
+                      if f.done() and not f.cancelled() and f.exception() is not None
+                      and not isinstance(f.exception(), _Aborted)]  # fmt: skip
+            err = errors[0] if errors else failed[0].exception()
+            # the replies that did arrive: the client caches them, so a re-run does not ask again
+            err.partial = {i: f.result() for i, f in enumerate(futures)
+                           if f.done() and not f.cancelled() and f.exception() is None}  # fmt: skip
+            raise err
+        return [f.result() for f in futures]
 
     def check(self) -> None:
         """Key variable set (when one is needed); server reachable; model known (when the

@@ -30,7 +30,7 @@ def transcript_section(store, run_id: str) -> dict | None:
             items.append({"head": head, "prompt": r.prompt, "reply": reply, "parsed": parsed})
         more = len(rows) - len(items)
         details.append({"summary": f"{agent or '(no agent)'} — {len(rows)} requests" + (f" ({more} not shown)" if more else ""),
-                        "items": items})  # fmt: skip
+                        "turns": items})  # fmt: skip
     by_tag = df.groupby("tag", dropna=False).agg(requests=("i", "size"), cached=("cached", "sum"),
                                                  fallbacks=("fallback", "sum"), tokens_out=("tokens_out", "sum"))  # fmt: skip
     rows = [[str(t), int(x.requests), int(x.cached), int(x.fallbacks), int(x.tokens_out)] for t, x in by_tag.iterrows()]
