@@ -3,8 +3,8 @@
 `parse(text, schema) -> (value, ok, repaired)`. Strict: the whole reply is the JSON value
 (a number reply may be a bare number). Cheap repairs, in order: strip code fences and the
 prose around the first JSON value; close a reply cut off mid-object (unbalanced quotes and
-brackets, a dangling comma or key); single quotes and trailing commas; for a number, the
-first number in the text ("Answer: 3.5 units"). A value that still does not parse or does
+brackets, a dangling comma or key); single quotes and trailing commas; for a number, the one
+number in the text ("Sure, 3.5 units"), or of several the one marked as the answer ("Answer: 3"). A value that still does not parse or does
 not fit the schema is not guessed at: `ok` is False and the caller falls back to its declared
 default (and counts it).
 
@@ -83,8 +83,14 @@ def _candidates(text: str, schema: dict[str, Any]):
                             yield v
                             break
     elif kind in ("number", "integer"):
-        for tok in _NUM.findall(body):
-            yield float(tok.replace(",", "."))
+        # one number in prose is the answer ("Sure, 3 units"); of several, only one marked as the
+        # answer ("... Answer: 3") is: "In round 2 I give 3 of my 10" is ambiguous, not a 2
+        nums = _NUM.findall(body)
+        marked = re.search(r"(?:answer|give|donate)\w*\s*(?:is|:|=)?\s*(" + _NUM.pattern + ")", body, re.I)
+        if len(nums) == 1:
+            yield float(nums[0].replace(",", "."))
+        elif marked:
+            yield float(marked.group(1).replace(",", "."))
     elif kind == "boolean":
         low = body.lower()
         for word, val in (("true", True), ("yes", True), ("false", False), ("no", False)):
