@@ -4,7 +4,8 @@
 (a number reply may be a bare number). Cheap repairs, in order: strip code fences and the
 prose around the first JSON value; close a reply cut off mid-object (unbalanced quotes and
 brackets, a dangling comma or key); single quotes and trailing commas; for a number, the one
-number in the text ("Sure, 3.5 units"), or of several the one marked as the answer ("Answer: 3"). A value that still does not parse or does
+number in the text ("Sure, 3.5 units"; numbers that name things, as in "round 2" or "agent
+1_3", do not count), or of several the one marked as the answer ("Answer: 3"). A value that still does not parse or does
 not fit the schema is not guessed at: `ok` is False and the caller falls back to its declared
 default (and counts it).
 
@@ -85,12 +86,12 @@ def _candidates(text: str, schema: dict[str, Any]):
     elif kind in ("number", "integer"):
         # one number in prose is the answer ("Sure, 3 units"); of several, only one marked as the
         # answer ("... Answer: 3") is: "In round 2 I give 3 of my 10" is ambiguous, not a 2
-        nums = _NUM.findall(body)
-        marked = re.search(r"(?:answer|give|donate)\w*\s*(?:is|:|=)?\s*(" + _NUM.pattern + ")", body, re.I)
+        nums = [m.group(0) for m in _NUM.finditer(body) if not _label(body, m.start(), m.end())]
+        marked = [m.group(1) for m in _MARKED.finditer(body) if not _label(body, m.start(1), m.end(1))]
         if len(nums) == 1:
             yield float(nums[0].replace(",", "."))
-        elif marked:
-            yield float(marked.group(1).replace(",", "."))
+        elif len(marked) == 1:
+            yield float(marked[0].replace(",", "."))
     elif kind == "boolean":
         low = body.lower()
         for word, val in (("true", True), ("yes", True), ("false", False), ("no", False)):
@@ -104,6 +105,19 @@ def _candidates(text: str, schema: dict[str, Any]):
             yield hits[0]
     elif kind == "string":
         yield body.strip().strip('"')
+
+
+_MARKED = re.compile(r"\b(?:answer|give|donate)\w*\s*(?:is|:|=)?\s*(" + _NUM.pattern + ")", re.I)
+
+
+_LABEL = re.compile(r"(?:generation|round|step|turn|agent|player|game|#)\s*$", re.I)
+
+
+def _label(text: str, a: int, b: int) -> bool:
+    """Is text[a:b], a number, naming something rather than answering? Glued to a name ("1_3",
+    "gpt4", "3rd"), or after a label word ("round 2", "generation 1")."""
+    glued = (a > 0 and (text[a - 1].isalpha() or text[a - 1] == "_")) or (b < len(text) and (text[b].isalpha() or text[b] == "_"))
+    return glued or bool(_LABEL.search(text[max(0, a - 16):a]))
 
 
 def _detrail(s: str) -> str:
