@@ -193,3 +193,32 @@ def test_llm_check_command(srv, run_cli):
                              "--api-key-env", KEY_ENV)  # fmt: skip
     assert code == 2 and "cannot reach" in err and err.count("\n") == 1
     _no_key_anywhere(Path("/nonexistent"), out, err)
+
+
+def test_sweep_in_worker_processes_shares_the_cache(srv, run_cli, tmp_path):
+    store = tmp_path / "store"
+    args = ("sweep", "donor_game", "-g", "seed=1,2", "-x", "process", "-j", "2", *_sets(srv.base_url))
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert len(_runs(store)) == 2
+    n = len(srv.requests)
+    code, out2, err2 = run_cli(*args, "--force")  # both runs again, in fresh workers: all from the cache
+    assert code == 0, err2
+    assert len(srv.requests) == n
+    for rid in _runs(store):
+        assert json.loads((store / "runs" / rid / "summary.json").read_text())["llm_model_calls"] == 0
+    _no_key_anywhere(store, out, err, out2, err2)
+
+
+def test_transcript_command_says_what_is_wrong(srv, run_cli, tmp_path):
+    code, _, err = run_cli("run", "donor_game", "-p", "tiny")  # parametric: no language model, no transcript
+    assert code == 0, err
+    (rid,) = _runs(tmp_path / "store")
+    code, _, err = run_cli("transcript", rid)
+    assert code == 2 and "no LLM transcript" in err and err.count("\n") == 1
+    code, _, err = run_cli("run", "donor_game", *_sets(srv.base_url))
+    llm_rid = next(r for r in _runs(tmp_path / "store") if r != rid)
+    code, _, err = run_cli("transcript", llm_rid, "--agent", "nobody")
+    assert code == 2 and "no agent 'nobody'" in err and err.count("\n") == 1
+    code, _, err = run_cli("transcript", "no-such-run")
+    assert code == 2 and err.count("\n") == 1

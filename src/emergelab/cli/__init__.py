@@ -199,7 +199,8 @@ def sweep(
     grid: List[str] = typer.Option([], "--grid", "-g", help="A swept axis: -g key=v1,v2,... (repeatable); list values in brackets: -g clamp=(),(a),(a,b)."),
     preset: Optional[str] = PresetOpt,
     set_: List[str] = SetOpt,
-    seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per grid point (SeedSequence-derived)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help="Seeds per grid point (SeedSequence-derived) "
+                                        "[default: 1; none with a grid over seed, e.g. -g seed=0,1,2]."),
     jobs: Optional[int] = JobsOpt,
     executor: str = ExecOpt,
     address: Optional[str] = AddressOpt,
@@ -214,7 +215,10 @@ def sweep(
 
     if not grid:
         raise UserError("a sweep needs at least one axis: -g key=v1,v2 (e.g. -g train_fraction=0.2,0.3)")
-    _execute(world, preset, set_, parse_grid(grid), seeds, jobs, executor, store, force, report, is_sweep=True,
+    axes = parse_grid(grid)
+    if seeds is None and "seed" not in axes:
+        seeds = 1
+    _execute(world, preset, set_, axes, seeds, jobs, executor, store, force, report, is_sweep=True,
              address=address, shared_fs=shared_fs, chunk_size=chunk_size)  # fmt: skip
 
 
