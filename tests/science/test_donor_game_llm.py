@@ -39,3 +39,11 @@ def test_llm_quick_completes_and_replays_from_cache(run_cli, tmp_path):
     t2 = pd.read_parquet(run / "artefacts" / "llm_transcript.parquet")
     assert list(t2["reply"]) == list(t1["reply"]) and t2["cached"].all()
     print(f"\nllm-quick: {summ['llm_requests']} requests, {summ['wall_s']:.1f} s; from the cache {summ2['wall_s']:.1f} s")
+
+
+def test_llm_check_local(run_cli):
+    code, out, err = run_cli("llm", "check", "--max-tokens", "8")
+    assert code == 0, err
+    assert "backend=local" in out and "model=SmolLM2-135M-Instruct" in out and "tokens/s" in out
+    code, out, err = run_cli("llm", "check", "-m", "gpt-4o")  # only SmolLM2 ships offline
+    assert code == 2 and "llm=http" in err and err.count("\n") == 1
