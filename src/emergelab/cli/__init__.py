@@ -1,6 +1,7 @@
 """The command line: `emergelab worlds | run | sweep | runs | show | report | export | query |
-analyze | transcript | llm check` (analyze, with its CSV reader, in `cli/analyze.py`; the
-language-model commands in `cli/llm.py`).
+analyze | transcript | llm check | forecast | mirage` (analyze, with its CSV reader, in
+`cli/analyze.py`; the language-model commands in `cli/llm.py`; the scaling instruments on a
+model family's results in `cli/forecast.py`).
 
 Every command takes `--store PATH` (or $EMERGELAB_STORE; default ./emergelab-runs).
 Bad input prints one line `error: <what is wrong>: <what to do>` and exits with code 2,
@@ -274,7 +275,8 @@ def show(ref: str = typer.Argument(..., help="Run id (or a unique prefix)."), st
     names = sorted(st.metrics([rid])["name"].unique())  # read everything before printing anything
     con.print(_styled((rid, "bold"), f"  world={meta['world']} preset={meta.get('preset')} seed={meta.get('seed')}"))
     con.print("config: " + " ".join(f"{k}={_fmt(v)}" for k, v in meta["config"].items()))
-    con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items() if k not in ("transitions", "ews")))
+    con.print("summary: " + " ".join(f"{k}={_fmt(v)}" for k, v in summ.items()
+                                     if k not in ("transitions", "ews", "forecast", "mirage")))  # fmt: skip
     for name, ts in summ.get("transitions", {}).items():
         if isinstance(ts, dict):
             con.print(f"  {name}: {ts.get('error')}")
@@ -358,6 +360,7 @@ def query(sql: str = typer.Argument(..., help="SQL over the views `runs`, `metri
 # commands that live in their own module register themselves on `app` when imported
 from emergelab.cli import analyze as _analyze  # noqa: E402,F401
 from emergelab.cli import llm as _llm  # noqa: E402,F401
+from emergelab.cli import forecast as _forecast  # noqa: E402,F401
 
 
 def main() -> None:

@@ -220,7 +220,12 @@ def run_report(store, run_id: str) -> str:
     ews = run_section(store, run_id, summary, curves)
     if ews is not None:
         sections.append(ews)
-    scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews")]
+    from emergelab.report.scaling import run_section as scaling_section
+
+    across = scaling_section(store, run_id, summary)
+    if across is not None:
+        sections.append(across)
+    scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews", "forecast", "mirage")]
     sections.append(_section("scalars", "Summary", tables=[_table(["name", "value"], scal)]))
     from emergelab.report.transcript import transcript_section
 
