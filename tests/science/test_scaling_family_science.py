@@ -65,3 +65,23 @@ def test_pass_until_resolves_pass_rates_that_greedy_reads_as_zero():
     # q = exp(logprob): by Wald's identity E[n_pass] = q E[n_samples] under any stopping rule
     expected = (np.exp(g.logprob) * g.n_samples).sum()
     assert 0.8 < g.n_pass.sum() / expected < 1.25, (g.n_pass.sum(), expected)
+
+
+@pytest.mark.slow
+def test_instruments_on_the_family_mirage_and_back_test():
+    """The instruments on the world: the mirage check calls exact match a metric artefact (the
+    quick preset's full ladder: the multiple-choice grade too), and every forecasting method back-tests on the largest model.
+    Measured (seed 0, these 8 widths, leave-largest-out on w256): printed below; on the full
+    quick ladder (13 widths) COD 0.051, PassUntil 0.357 (pass rate), power law 0.0066 abs. error."""
+    from emergelab.measures.forecast import backtest
+    from emergelab.measures.scaling import mirage_check
+
+    _, f, _ = _family()
+    verdicts = dict(zip(*mirage_check(f)[["metric", "verdict"]].to_numpy().T))
+    # exact match is the mirage; the 4-way grade is only called one on the full ladder (60 items, 8 widths: smooth)
+    assert verdicts["correct"] == "metric artefact", verdicts
+    print(f"\nmirage verdicts: {verdicts}")
+    bt = backtest(f, n_boot=50)
+    print("\n" + bt[["method", "metric", "predicted", "actual", "abs_error"]].to_string(index=False))
+    assert list(bt["method"]) == ["cod", "passuntil", "powerlaw"] and bt["abs_error"].notna().all(), bt
+    assert bt.set_index("method").loc["powerlaw", "abs_error"] < 0.1, bt  # saturating near 1: easy to extrapolate

@@ -124,7 +124,7 @@ def test_forecast_dict_and_method_needs(fam):
     out = forecast(df[df["params"] < SIZES[-1]], SIZES[-1], method="passuntil", n_boot=50)
     assert set(out) == {"method", "target", "size", "metric", "predicted", "interval", "details"}
     lo, hi = out["interval"]
-    assert lo < out["predicted"] < hi and out["metric"] == "correct"
+    assert lo < out["predicted"] < hi and out["metric"] == "pass_rate"  # PassUntil forecasts sampling pass rates
     no_counts = df.drop(columns=["n_pass", "n_samples"])
     with pytest.raises(UserError, match="needs n_pass"):
         forecast(no_counts, 1e11, method="passuntil")

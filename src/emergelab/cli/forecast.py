@@ -138,11 +138,18 @@ def _predict(df, target: float, methods, size: str, boot: dict):
     if len(errors) == len(methods):
         raise errors[0]
     t = pd.DataFrame(rows)
-    # the actual: the family's mean of the metric each method predicted, where it has the target size
-    metric = next((m for m in t["metric"] if m), "correct")
-    actual = float(at[metric].mean()) if len(at) and metric in at.columns else math.nan
-    t.insert(2, "actual", actual)
-    t.insert(3, "abs_error", (t["predicted"] - actual).abs())
+    # the actual: the family's mean of the metric each method predicted (PassUntil: the pass rate
+    # under sampling), where it has the target size
+    default = next((m for m in t["metric"] if m), "correct")
+
+    def actual_of(metric):
+        metric = metric or default
+        if metric == "pass_rate" and len(at) and {"n_pass", "n_samples"} <= set(at.columns):
+            return float((at["n_pass"] / at["n_samples"]).mean())
+        return float(at[metric].mean()) if len(at) and metric in at.columns else math.nan
+
+    t.insert(2, "actual", [actual_of(m) for m in t["metric"]])
+    t.insert(3, "abs_error", (t["predicted"] - t["actual"]).abs())
     return t.drop(columns="metric")[["method", "predicted", "actual", "abs_error", "lo", "hi", "note"]], target
 
 

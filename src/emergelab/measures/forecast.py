@@ -115,7 +115,8 @@ def forecast(df, target, *, method: str = "cod", size: str = "params", metric: s
     metric = _metric(df, metric)
     opts = {"radius": radius, "min_size": min_size}
     pred, interval, details = _forecast(df, target, method, size, metric, guess, n_boot, level, seed, opts)
-    return {"method": method, "target": target, "size": size, "metric": metric,
+    return {"method": method, "target": target, "size": size,
+            "metric": "pass_rate" if method == "passuntil" else metric,  # PassUntil forecasts sampling pass rates
             "predicted": pred, "interval": interval, "details": details}  # fmt: skip
 
 
@@ -138,6 +139,10 @@ def backtest(df, methods=METHODS, *, size: str = "params", metric: str | None = 
     except UserError as e:  # e.g. every smaller model scores 0: say which frame was meant
         raise UserError(f"without the largest model: {e}") from None
     actual = float(df.loc[df[size] == largest, metric].mean())
+    # PassUntil forecasts the pass rate under sampling, so it is scored against the largest
+    # model's pass rate, not its greedy accuracy
+    pu = _pass_rates(df, size)
+    actual_pu = float(pu[:, -1].mean()) if pu is not None else np.nan  # (n_items, n_sizes)
     rows = []
     for m in methods:
         try:
@@ -147,6 +152,7 @@ def backtest(df, methods=METHODS, *, size: str = "params", metric: str | None = 
         except UserError as e:  # one method unable to run does not stop the others
             pred, iv, note = np.nan, None, str(e)
         lo, hi = iv if iv is not None else (np.nan, np.nan)
-        rows.append({"method": m, "predicted": pred, "actual": actual, "abs_error": abs(pred - actual),
-                     "lo": lo, "hi": hi, "note": note})  # fmt: skip
+        act = actual_pu if m == "passuntil" else actual
+        rows.append({"method": m, "metric": "pass_rate" if m == "passuntil" else metric, "predicted": pred,
+                     "actual": act, "abs_error": abs(pred - act), "lo": lo, "hi": hi, "note": note})  # fmt: skip
     return pd.DataFrame(rows)
