@@ -121,9 +121,9 @@ class LLM:
             if len(raws) != len(todo):
                 raise RuntimeError(f"backend {be.name} returned {len(raws)} replies for {len(todo)} requests")
             self._store_new(todo, keys, entries, raws, time.perf_counter() - t0)
-        replies = []
+        replies, asked = [], set(todo)
         for i, (req, e) in enumerate(zip(requests, entries)):
-            cached = i not in todo
+            cached = i not in asked
             if e is None:  # failed after every retry, llm_on_error=fallback
                 rep = Reply("", req.default, False, False, backend=be.name, model=be.model, error=errors[i])
                 self.totals["failures"] += 1
