@@ -3,6 +3,8 @@ is deterministic given its seed, sorts small undamaged arrays completely, and re
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,28 @@ def test_engine_agrees_with_the_plain_object_per_cell_loop(monkeypatch):
         steps, stalled = S.cell_sort(row, kinds, rng, 24 * 24, lambda step: None)
         final, sweeps = bench.plain_sort(cfg)
         assert row.v[1:-1] == final and (stalled or steps == sweeps), (algos, seed)
+
+
+ACTIVATIONS = typing.get_args(typing.get_type_hints(S.SortingCellsConfig)["activation"])
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("algos", [("bubble",), ("insertion",), ("selection",), ("bubble", "selection"),
+                                   S.ALGOTYPES])
+def test_every_algotype_sorts_under_every_activation(algos, activation):
+    # a run stops only at a true fixed point: with activation=random (draws with replacement) a
+    # sweep can change nothing while cells that got no turn could still act (selection arrays
+    # used to stop with 1-5 inversions left)
+    for seed in range(5):
+        s = _run("tiny", n=30, algotypes=algos, activation=activation, seed=seed).summary
+        assert s["sorted"] and s["finished"] and not s["stalled"], (algos, activation, seed, s)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("kind", ["movable", "immovable"])
+def test_selection_finishes_around_frozen_cells_under_every_activation(kind, activation):
+    # selection swaps at a distance: its working cells end in order around 3 frozen cells
+    for seed in range(5):
+        s = _run("tiny", n=30, algotypes=("selection",), frozen=3, frozen_kind=kind,
+                 activation=activation, seed=seed).summary
+        assert s["finished"], (kind, activation, seed, s)

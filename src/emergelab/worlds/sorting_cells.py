@@ -24,7 +24,8 @@ cell at a time (the reference's threads take turns on one lock; here the turns a
              At its ideal position it rests.
 Frozen cells are never activated. Movable ones can still be swapped by others' policies;
 immovable ones never move. A run stops when the array is sorted (checked after every swap), at
-a fixed point (a sweep without change after which no cell can act), or after max_steps sweeps.
+a true fixed point (no working cell can act: checked after a sweep without change, over all
+cells, since with activation=random some cells get no turn), or after max_steps sweeps.
 
 Top-down (mode="topdown"): the textbook algorithm of algotypes[0], one step per outer iteration
 (bubble: a pass with shrinking bound; insertion: inserting element i; selection: putting the
@@ -241,6 +242,8 @@ def cell_sort(row: Row, kinds: list, rng: np.random.Generator, max_steps: int, o
     movable = [c for c in range(n) if fz[c + 1] == MOVABLE]
     ideal = [1] * n                                      # selection: ideal position, from the left
     fb = first_bad() if track_bad else n + 1             # insertion: first out-of-order working pair
+    cells = np.asarray(active, dtype=np.int64)           # for the fixed-point check
+    cell_kinds = np.asarray(kinds, dtype=np.int64)[cells]
     step = 0
     while step < max_steps and row.errors[-1] > 0:
         step += 1
@@ -282,7 +285,7 @@ def cell_sort(row: Row, kinds: list, rng: np.random.Generator, max_steps: int, o
                 if track_bad:
                     fb = first_bad()
         on_step(step)
-        if not changed and not _can_act(row, kinds, active):
+        if not changed and not _can_act(row, cells, cell_kinds, ideal):
             return step, row.errors[-1] > 0
     return step, False
 
@@ -342,17 +345,25 @@ def _insertion_sweep(row: Row, turn: list, movable: list) -> bool:
             return True
 
 
-def _can_act(row: Row, kinds: list, active: list) -> bool:
-    """Could any cell still swap? (Selection cells that could act would have changed something.)"""
-    v, fz, pos = row.v, row.fz, row.pos
-    for c in active:
-        p, k = pos[c], kinds[c]
-        left = v[p - 1] > v[p] and fz[p - 1] != IMMOVABLE
-        if k == BUBBLE and (left or (v[p] > v[p + 1] and fz[p + 1] != IMMOVABLE)):
-            return True
-        if k == INSERTION and left and row.first_bad() > p - 2:
-            return True
-    return False
+def _can_act(row: Row, cells: np.ndarray, kinds: np.ndarray, ideal: list) -> bool:
+    """Is this a true fixed point, i.e. could any working cell still change something on its
+    turn? Checked for every cell at once, as array operations: a sweep without change is not
+    enough, since with activation=random (draws with replacement) many cells get no turn.
+    Bubble: an out-of-order neighbour that is not immovable; insertion: the same on its left,
+    with the working cells to its left in order; selection: an ideal position that is not its
+    own and still inside the row (it would swap there or move the ideal position on).
+    cells: the working cells' ids; kinds: their algotype codes."""
+    v, fz = np.asarray(row.v), np.asarray(row.fz)
+    p = np.asarray(row.pos)[cells]
+    down = v[:-1] > v[1:]                                # down[j]: positions j, j+1 out of order
+    left = down[p - 1] & (fz[p - 1] != IMMOVABLE)
+    right = down[p] & (fz[p + 1] != IMMOVABLE)
+    bubble, insertion, selection = kinds == BUBBLE, kinds == INSERTION, kinds == SELECTION
+    can = (bubble & (left | right)) | (insertion & left & (row.first_bad() > p - 2))
+    if selection.any():
+        q = np.asarray(ideal)[cells]
+        can |= selection & (q != p) & (q <= row.n)
+    return bool(can.any())
 
 
 # -- top-down: the traditional algorithm with the same damage ----------------------------
