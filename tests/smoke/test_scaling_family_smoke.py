@@ -11,7 +11,8 @@ import torch
 from emergelab.errors import UserError
 from emergelab.lab.registry import get_world
 from emergelab.lab.sweep import run_world
-from emergelab.worlds.scaling_family import PAD, distractors, edit_distance, make_items, pass_until
+from emergelab.measures.language import paired_edit_distances
+from emergelab.worlds.scaling_family import PAD, distractors, make_items, pass_until
 
 COLUMNS = ["model", "params", "compute", "item", "difficulty", "target_prob", "logprob", "correct",
            "edit_distance", "mc_correct", "brier", "n_samples", "n_pass"]
@@ -90,7 +91,8 @@ def test_distractors_are_distinct_one_digit_changes():
 def test_edit_distance_is_levenshtein_over_each_rows_length():
     a = np.array([[1, 2, 3, 9], [1, 2, 3, 4], [5, 6, 0, 0], [1, 2, 3, 4]])
     b = np.array([[1, 2, 3, 0], [2, 3, 4, 1], [6, 5, 0, 0], [4, 3, 2, 1]])
-    assert edit_distance(a, b, np.array([3, 4, 2, 4])).tolist() == [0, 2, 2, 4]
+    n = np.array([3, 4, 2, 4])
+    assert paired_edit_distances(a, b, n, n).tolist() == [0, 2, 2, 4]
 
 
 def test_pass_until_counts_samples_to_the_rth_pass_and_censors_at_the_cap():

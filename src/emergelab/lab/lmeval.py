@@ -23,18 +23,24 @@ from emergelab.errors import UserError
 
 _CORRECT = ("acc", "exact_match", "em", "acc_norm", "pass@1")  # first found is `correct`
 _OUTCOMES = ("correct", "score", "mc_correct", "logprob", "target_prob", "brier", "edit_distance")
-_MAX_EDIT = 400  # characters: longer answers are cut (edit distance is O(n·m) in Python)
+_MAX_EDIT = 400  # characters: longer answers are cut (edit distance is O(n·m) array steps)
 
 
-def _edit_distance(a: str, b: str) -> int:
-    a, b = a[:_MAX_EDIT], b[:_MAX_EDIT]
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+def _edit_distances(pairs: list[tuple[str, str]]):
+    """Character edit distances of (generated, target) pairs, all in one dynamic programme."""
+    import numpy as np
+
+    from emergelab.measures.language import paired_edit_distances
+
+    def codes(texts):  # (P, L) code points, -1 past each text's length (never read)
+        texts = [t[:_MAX_EDIT] for t in texts]
+        out = np.full((len(texts), max(1, *map(len, texts))), -1, dtype=np.int64)
+        for k, t in enumerate(texts):
+            out[k, : len(t)] = [ord(c) for c in t]
+        return out, np.array([len(t) for t in texts])
+
+    (a, la), (b, lb) = codes([g for g, _ in pairs]), codes([t for _, t in pairs])
+    return paired_edit_distances(a, b, la, lb)
 
 
 def _ll_pairs(resps) -> list[float] | None:
@@ -75,7 +81,7 @@ def _record(rec: dict, where: str) -> dict:
         if "acc" in row:
             row["mc_correct"] = row["acc"]
     elif isinstance(filt, list) and filt and isinstance(filt[0], str):  # generated text
-        row["edit_distance"] = float(_edit_distance(filt[0].strip(), target.strip()))
+        row["_texts"] = (filt[0].strip(), target.strip())  # edit distance: for all records at once
     return row
 
 
@@ -161,6 +167,10 @@ def read_lm_eval(folder: Path, tasks: list[str] | None = None):
                 row = _record(r, f"{p} line {i + 1}")
                 row.update(model=name, item=f"{task}/{r['doc_id']}", task=task, n_params_recorded=n_params)
                 rows.append(row)
+    gen = [r for r in rows if "_texts" in r]
+    if gen:
+        for r, d in zip(gen, _edit_distances([r.pop("_texts") for r in gen])):
+            r["edit_distance"] = float(d)
     df = pd.DataFrame(rows)
     outcomes = [c for c in _OUTCOMES if c in df.columns and df[c].notna().all()]
     if not outcomes:

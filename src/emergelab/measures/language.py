@@ -197,6 +197,16 @@ def _levenshtein(a, la, b, lb) -> np.ndarray:
     return out
 
 
+def paired_edit_distances(a, b, la, lb) -> np.ndarray:
+    """Levenshtein distance of each pair (a[p], b[p]) at once: a (P, L), b (P, M) integer
+    symbols, la, lb (P,) their lengths (symbols past a row's length are never read) -> (P,)."""
+    a, b = np.asarray(a), np.asarray(b)
+    big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
+    dt = np.int16 if big < 32000 else np.int64
+    d = _levenshtein(a.T.astype(dt), np.asarray(la), b.T.astype(dt), np.asarray(lb))
+    return d.astype(np.int64)
+
+
 def edit_distances(messages, eos: int | None = None, normalise: bool = False) -> np.ndarray:
     """Levenshtein distance of every pair of messages, condensed like scipy's pdist: shape
     (n(n-1)/2,). normalise=True divides each by the mean length of its two messages."""

@@ -192,22 +192,6 @@ def distractors(y, k, m: int, gen):
     return torch.where(hit, (out + shift[..., None]) % 10, out)
 
 
-def edit_distance(a, b, lengths):
-    """Levenshtein distances (n,) between token rows a, b (n, T) over their first `lengths` (n,)
-    tokens; one dynamic programme vectorised over the rows (cells past a row's length are
-    never read for that row)."""
-    import numpy as np
-
-    n, T = a.shape
-    D = np.zeros((n, T + 1, T + 1), dtype=np.int64)
-    D[:, :, 0], D[:, 0, :] = np.arange(T + 1), np.arange(T + 1)
-    for i in range(1, T + 1):
-        for j in range(1, T + 1):
-            sub = D[:, i - 1, j - 1] + (a[:, i - 1] != b[:, j - 1])
-            D[:, i, j] = np.minimum(sub, np.minimum(D[:, i - 1, j], D[:, i, j - 1]) + 1)
-    return D[np.arange(n), lengths, lengths]
-
-
 def pass_until(p_target, r: int, cap: int, chunk: int, gen):
     """PassUntil by sampling: for each item draw temperature-1 answers until r pass or `cap`
     answers were drawn. p_target (n, T): the model's probability of the target token at each
@@ -239,6 +223,8 @@ def evaluate(net, x, y, k, choices, cfg: ScalingFamilyConfig, gen) -> dict[str, 
     """Per-item metrics of one model (numpy arrays, one entry per item)."""
     import torch
 
+    from emergelab.measures.language import paired_edit_distances  # scipy: import lazily
+
     K = max(cfg.digits)
     m = answer_mask(k, K)  # (n, K+1)
     with torch.no_grad():
@@ -257,7 +243,7 @@ def evaluate(net, x, y, k, choices, cfg: ScalingFamilyConfig, gen) -> dict[str, 
     n_samples, n_pass = pass_until(p_t, cfg.passes, cfg.sample_cap, cfg.sample_chunk, gen)
     return {"target_prob": ((lp_t.exp() * m).sum(1) / L).numpy(), "logprob": (lp_t * m).sum(1).numpy(),
             "correct": ((greedy == y) | ~m).all(1).long().numpy(),
-            "edit_distance": edit_distance(greedy.numpy(), y.numpy(), L.numpy()),
+            "edit_distance": paired_edit_distances(greedy.numpy(), y.numpy(), L.numpy(), L.numpy()),
             "mc_correct": (ll[:, 0] > ll[:, 1:].max(1).values).long().numpy(),  # ties count as wrong
             "brier": brier.numpy(), "n_samples": n_samples.numpy(), "n_pass": n_pass.numpy()}
 
