@@ -374,8 +374,7 @@ class Store:
             con.execute("CREATE VIEW runs AS SELECT * FROM catalog_df")
             files = self._metric_files(cat["run_id"]) if len(cat) else []
             if files:
-                # views cannot take prepared parameters: inline the file list, quotes escaped
-                lst = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+                lst = _sql_list(files)
                 con.execute("CREATE VIEW metrics AS SELECT run_id::VARCHAR AS run_id, step, name::VARCHAR AS name,"
                             f" value FROM read_parquet({lst}, union_by_name=true)")  # fmt: skip
             else:
@@ -384,10 +383,9 @@ class Store:
             tfiles = [str(f) for r in cat["run_id"] if (f := self.runs_dir / r / "artefacts" /
                                                          f"{TRANSCRIPT}.parquet").is_file()]  # fmt: skip
             if tfiles:
-                lst = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in tfiles) + "]"
                 con.execute("CREATE VIEW transcripts AS SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\]artefacts"
                             "[/\\\\][^/\\\\]+$', 1) AS run_id, * EXCLUDE (filename) FROM "
-                            f"read_parquet({lst}, union_by_name=true, filename=true)")  # fmt: skip
+                            f"read_parquet({_sql_list(tfiles)}, union_by_name=true, filename=true)")  # fmt: skip
             else:
                 con.execute("CREATE VIEW transcripts AS SELECT ''::VARCHAR AS run_id, 0::BIGINT AS step, "
                             "''::VARCHAR AS agent, ''::VARCHAR AS tag, ''::VARCHAR AS prompt, "
@@ -436,6 +434,12 @@ def export_frame(frame, dest: str | os.PathLike) -> Path:
     }
     atomic_write(dest, writers[fmt])
     return dest
+
+
+def _sql_list(files: list[str]) -> str:
+    """A DuckDB list literal of file paths: views cannot take prepared parameters, so the
+    list is inlined, quotes escaped."""
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
 
 
 def provenance() -> dict:
