@@ -49,6 +49,10 @@ class World:
     """Optional check(configs) run before a run or sweep writes anything, for what a config
     cannot validate by itself: e.g. that the LLM server its runs will call is reachable,
     knows the model and gets a key (raise UserError with what to do)."""
+    sweep_section: Callable[[Any, Any, dict], dict | None] | None = None
+    """Optional sweep_section(store, runs, grid) -> a report section (report.html._section)
+    or None: the world's own analysis across a sweep's runs (runs: the store's frame of the
+    sweep's runs), e.g. grokking's critical train fraction per modulus with its M log M fit."""
 
     def preset_names(self) -> list[str]:
         names = list(self.presets)

@@ -104,6 +104,17 @@ def _world_line(name: str) -> str:
     return f"{w.effect} — {w.paper}" if w else ""
 
 
+def _world_sweep_section(name: str, store, runs, grid: dict) -> dict | None:
+    """The world's own sweep analysis (World.sweep_section), or None when it has none or
+    no run is complete yet."""
+    from emergelab.lab.registry import worlds
+
+    w = worlds().get(name)
+    if w is None or w.sweep_section is None or not len(runs):
+        return None
+    return w.sweep_section(store, runs, grid)
+
+
 # -- runs ---------------------------------------------------------------------------------
 def group_metrics(names: list[str]) -> list[tuple[str, list[str]]]:
     """Panels of metrics: one per kind across data splits (*/acc, */loss, ...), then one per
@@ -324,6 +335,9 @@ def sweep_report(store, sweep_id: str) -> str:
     ews = sweep_section(runs, grid)
     if ews is not None:
         sections.append(ews)
+    own = _world_sweep_section(world, store, runs, grid)
+    if own is not None:
+        sections.append(own)
 
     shown = metrics[:4]
     cols = ["run id", *grid, "seed", *shown, "wall s", "status"]
