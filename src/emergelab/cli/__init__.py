@@ -1,7 +1,7 @@
 """The command line: `emergelab worlds | run | sweep | runs | show | report | export | query |
-analyze | transcript | llm check | forecast | mirage` (analyze, with its CSV reader, in
+analyze | transcript | llm check | forecast | mirage | graph` (analyze, with its CSV reader, in
 `cli/analyze.py`; the language-model commands in `cli/llm.py`; the scaling instruments on a
-model family's results in `cli/forecast.py`).
+model family's results in `cli/forecast.py`; the network instruments in `cli/graph.py`).
 
 Every command takes `--store PATH` (or $EMERGELAB_STORE; default ./emergelab-runs).
 Bad input prints one line `error: <what is wrong>: <what to do>` and exits with code 2,
@@ -361,6 +361,7 @@ def query(sql: str = typer.Argument(..., help="SQL over the views `runs`, `metri
 from emergelab.cli import analyze as _analyze  # noqa: E402,F401
 from emergelab.cli import llm as _llm  # noqa: E402,F401
 from emergelab.cli import forecast as _forecast  # noqa: E402,F401
+from emergelab.cli import graph as _graph  # noqa: E402,F401
 
 
 def main() -> None:

@@ -236,7 +236,12 @@ def run_report(store, run_id: str) -> str:
     across = scaling_section(store, run_id, summary)
     if across is not None:
         sections.append(across)
-    scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews", "forecast", "mirage")]
+    from emergelab.report.networks import run_section as network_section
+
+    net = network_section(store, run_id, summary)
+    if net is not None:
+        sections.append(net)
+    scal = [[k, v] for k, v in summary.items() if k not in ("transitions", "ews", "forecast", "mirage", "graph")]
     sections.append(_section("scalars", "Summary", tables=[_table(["name", "value"], scal)]))
     from emergelab.report.transcript import transcript_section
 
