@@ -69,6 +69,8 @@ def as_graph(edges, directed: bool = False) -> Cleaned:
     loops = sum(g.is_loop())
     m0 = g.ecount()
     g.simplify(multiple=True, loops=True)
+    if g.ecount() == 0:
+        raise UserError(f"no edges left once {loops} self-loop(s) are dropped: nothing to measure")
     return Cleaned(g, loops, m0 - loops - g.ecount())
 
 
@@ -92,26 +94,37 @@ class Communities:
     sizes: np.ndarray       # (k,) descending
 
 
-def communities(graph, method: str = "leiden", seed: int = 0, resolution: float = 1.0) -> Communities:
+def communities(graph, method: str = "leiden", seed: int = 0, resolution: float = 1.0,
+                weights=None) -> Communities:
     """Modularity-maximising communities of the undirected view: Leiden (default; its partitions
-    are guaranteed connected) or Louvain."""
-    g = _g(graph).as_undirected() if _g(graph).is_directed() else _g(graph)
+    are guaranteed connected) or Louvain. weights: (m,) per edge of a simple graph, or None."""
+    g = _g(graph)
+    if weights is not None and len(weights) != g.ecount():
+        raise UserError(f"{len(weights)} weights for {g.ecount()} edges: give one weight per edge")
+    if g.is_directed() and weights is None:  # modularity of the undirected view
+        g = g.as_undirected()
+    elif g.is_directed():  # ... with the weights of a->b and b->a summed
+        g = g.copy()
+        g.es["w"] = list(weights)
+        g.to_undirected(combine_edges={"w": "sum"})
+        weights = g.es["w"]
+    w = None if weights is None else [float(x) for x in weights]
     if method == "leiden":
         import leidenalg
 
-        part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition,
+        part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights=w,
                                         resolution_parameter=resolution, seed=seed)
         raw = np.asarray(part.membership)
     elif method == "louvain":
         with _seeded(seed):
-            raw = np.asarray(g.community_multilevel(resolution=resolution).membership)
+            raw = np.asarray(g.community_multilevel(weights=w, resolution=resolution).membership)
     else:
         raise UserError(f"unknown community method '{method}': use leiden or louvain")
     sizes = np.bincount(raw)
     rank = np.empty_like(sizes)
     rank[np.argsort(-sizes, kind="stable")] = np.arange(len(sizes))  # 0 = largest
     membership = rank[raw]
-    return Communities(membership, float(g.modularity(membership)), np.sort(sizes)[::-1])
+    return Communities(membership, float(g.modularity(membership, weights=w)), np.sort(sizes)[::-1])
 
 
 def hubs(graph, top: int = 10) -> list[tuple[str, float]]:
@@ -136,7 +149,7 @@ def bridges(graph, membership=None) -> dict:
     out = {"bridges": cut, "n_bridges": len(cut)}
     if membership is not None:
         m = np.asarray(membership)
-        e = np.asarray(u.get_edgelist()).reshape(-1, 2)
+        e = np.asarray(u.get_edgelist(), dtype=int).reshape(-1, 2)
         ca, cb = m[e[:, 0]], m[e[:, 1]]
         inter = ca != cb
         pair = np.sort(np.stack([ca[inter], cb[inter]], 1), axis=1)
@@ -188,7 +201,7 @@ def kcore(graph) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MotifProfile:
-    names: list          # motif classes (triad names, or igraph isoclass ids for size 4)
+    names: list          # motif classes: triad names (directed), empty/edge/path/triangle, or isoN
     counts: np.ndarray   # (c,) in the graph
     null_mean: np.ndarray  # (c,) over the randomised ensemble
     null_sd: np.ndarray
@@ -230,7 +243,10 @@ def motif_profile(graph, size: int = 3, n_random: int = 100, seed: int = 0,
     fin = np.isfinite(z)
     norm = np.sqrt(np.sum(z[fin] ** 2))
     sp = np.where(fin, z / norm, np.nan) if norm > 0 else np.full_like(z, np.nan)
-    names = list(TRIADS) if size == 3 and g.is_directed() else list(range(len(obs)))
+    if size == 3:
+        names = list(TRIADS) if g.is_directed() else ["empty", "edge", "path", "triangle"]
+    else:
+        names = [f"iso{i}" for i in range(len(obs))]  # igraph's isoclass ids (Graph.Isoclass draws one)
     return MotifProfile(names, obs, mu, sd, z, sp, n_random)
 
 
