@@ -9,6 +9,10 @@ from emergelab.measures.sorting import (
     delayed_gratification,
     gratification_events,
     monotonicity_error,
+    peak_of_mean,
+    progress_curve,
+    progress_indices,
+    same_mover_fraction,
     sorted_positions,
     sortedness,
     spearman_distance,
@@ -77,6 +81,54 @@ def test_aggregation_of_random_mixing_is_about_half():
     rng = np.random.default_rng(1)
     rows = np.array([rng.permutation(np.arange(200) % 2) for _ in range(400)])
     assert aggregation(rows).mean() == pytest.approx(99 / 199, abs=0.005)   # (n/2 - 1)/(n - 1)
+
+
+# ------------------------------------------------------------------ the reference's aggregation analysis
+
+def test_aggregation_over_cells_divides_by_n():
+    # pairs 00 01 11: 2 alike; the reference counts 4 cells, the last one (no right neighbour) unlike
+    assert aggregation([0, 0, 1, 1], over="cells") == pytest.approx(2 / 4)
+    assert aggregation([[1, 1, 1], [0, 1, 0]], over="cells").tolist() == pytest.approx([2 / 3, 0.0])
+    with pytest.raises(UserError, match="over must be"):
+        aggregation([0, 1], over="n")
+
+
+def test_progress_indices_truncate_in_floating_point_as_the_reference():
+    # 101 snapshots: point i is snapshot int(100 * i/100) = i, except where i/100 * 100 falls just
+    # below i in binary floating point: 0.29 * 100 = 28.999999999999996 -> 28 (and 0.57 -> 56, 0.58 -> 57)
+    idx = progress_indices(101)
+    assert idx.shape == (101,) and idx[0] == 0 and idx[100] == 100 and idx[50] == 50
+    assert idx[29] == 28 and idx[57] == 56 and idx[58] == 57 and idx[30] == 30
+    assert progress_indices(5, points=3).tolist() == [0, 2, 4]          # int(4 * 0.5) = 2
+    assert progress_indices(4, points=3).tolist() == [0, 1, 3]          # int(3 * 0.5) = 1
+    assert progress_indices(1).tolist() == [0] * 101                     # one snapshot stands for all
+    with pytest.raises(UserError, match="at least 1 snapshot"):
+        progress_indices(0)
+
+
+def test_progress_curve_and_peak_of_the_mean_by_hand():
+    assert progress_curve([0.5, 0.6, 0.9, 0.7, 0.5], points=3).tolist() == [0.5, 0.9, 0.5]
+    # two runs, 3 points: mean curve [0.5, 0.7, 0.55] -> peak 0.7 at point 1, below the mean
+    # of the runs' own peaks (0.8 and 0.6 -> 0.7 here; it is never above it)
+    curves = [[0.5, 0.8, 0.5], [0.5, 0.6, 0.6]]
+    peak, at = peak_of_mean(curves)
+    assert peak == pytest.approx(0.7) and at == 1
+    peak, at = peak_of_mean([[0.5, 0.9, 0.5], [0.5, 0.5, 0.7]])    # means 0.5 0.7 0.6: not 0.9, nor 0.8
+    assert peak == pytest.approx(0.7) and at == 1
+    with pytest.raises(UserError, match="2-D"):
+        peak_of_mean([0.5, 0.6])
+    with pytest.raises(UserError, match="NaN"):
+        peak_of_mean([[0.5, float("nan")]])
+    with pytest.raises(UserError, match="1-D"):
+        progress_curve([[0.5]])
+
+
+def test_same_mover_fraction_by_hand():
+    assert same_mover_fraction([3, 3, 3, 5, 3, 5, 5]) == pytest.approx(3 / 6)   # 33 33 35 53 35 55
+    assert same_mover_fraction([1, 2, 3]) == 0.0
+    assert np.isnan(same_mover_fraction([4]))
+    with pytest.raises(UserError, match="1-D"):
+        same_mover_fraction([[1, 2]])
 
 
 # ------------------------------------------------------------------ delayed gratification

@@ -9,7 +9,13 @@ shape (T, n) (one array per row, e.g. one row per logged step) and return shape 
     sortedness(a)          fraction of adjacent pairs in order, a[i] <= a[i+1]   (1 = sorted)
     monotonicity_error(a)  number of adjacent inversions, a[i] > a[i+1]          (0 = sorted)
     spearman_distance(a)   sum_i |r(i) - i|, r(i) = where a[i] belongs in the sorted array
-    aggregation(types)     fraction of adjacent pairs with the same type (algotype, label)
+    aggregation(types)     fraction of adjacent pairs with the same type (algotype, label);
+                           over="cells" divides by n, as the reference's analysis does
+Over a run's snapshots after every swap, and across runs (the reference's aggregation analysis):
+    progress_indices(k)    the snapshots at 0%, 1%, ... 100% of sorting progress
+    progress_curve(values) a per-swap series at those 101 points
+    peak_of_mean(curves)   the peak of the mean curve over runs, and where it is
+    same_mover_fraction(movers)  fraction of consecutive swaps made by the same cell
 Over one monotonicity-error trajectory (one value per swap or per step):
     gratification_events(errors)   the (setback, recovery) pairs
     delayed_gratification(errors)  their mean (recovery - setback) / setback
@@ -90,14 +96,68 @@ def spearman_distance(a):
     return _out(d, r.ndim == 1)
 
 
-def aggregation(types):
-    """Fraction of cells whose right neighbour has the same type, over the n - 1 cells that have
-    a right neighbour. Types are any labels compared with == (algotype names or codes). For two
-    types in equal shares, randomly mixed, the expected value is (n/2 - 1)/(n - 1) ~ 0.5;
-    1.0 means every type forms one block. float, or (T,) for a trajectory of type rows."""
+def aggregation(types, over: str = "pairs"):
+    """Fraction of cells whose right neighbour has the same type. Types are any labels compared
+    with == (algotype names or codes). over="pairs" (the lab's) divides by the n - 1 cells that
+    have a right neighbour: for two types in equal shares, randomly mixed, the expected value is
+    (n/2 - 1)/(n - 1) ~ 0.5 and 1.0 means every type forms one block. over="cells" divides by
+    all n cells, the last counting as unlike (the reference's get_aggregation_value_avg): the
+    value is (n - 1)/n of the lab's. float, or (T,) for a trajectory of type rows."""
+    if over not in ("pairs", "cells"):
+        raise UserError(f"over must be 'pairs' (divide by n - 1) or 'cells' (divide by n), got {over!r}")
     t = _rows("types", types, numeric=False)
-    agg = (t[..., :-1] == t[..., 1:]).mean(axis=-1)
+    same = (t[..., :-1] == t[..., 1:]).sum(axis=-1)
+    agg = same / (t.shape[-1] - 1 if over == "pairs" else t.shape[-1])
     return _out(agg, t.ndim == 1)
+
+
+# ------------------------------------------------------------------ curves over sorting progress
+
+def progress_indices(n_snapshots: int, points: int = 101) -> np.ndarray:
+    """Which of a run's n_snapshots snapshots (one after every swap) stand for 0%, 1%, ...
+    100% of sorting progress: int((n_snapshots - 1) * p) for p = i / (points - 1), in floating
+    point exactly as the reference computes it (so 0.29 * 100 lands on 28, not 29)."""
+    if int(n_snapshots) < 1 or int(points) < 2:
+        raise UserError(f"need at least 1 snapshot and 2 points, got {n_snapshots} snapshots and "
+                        f"{points} points")
+    p = np.arange(int(points)) / (int(points) - 1)
+    return ((int(n_snapshots) - 1) * p).astype(np.int64)       # truncation, as int() does
+
+
+def progress_curve(values, points: int = 101) -> np.ndarray:
+    """A series with one value per snapshot (e.g. the aggregation after every swap) at
+    `points` evenly spaced points of sorting progress (see progress_indices): shape (points,)."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise UserError(f"values must be one non-empty 1-D series (one value per snapshot), got shape {x.shape}")
+    return x[progress_indices(x.size, points)]
+
+
+def peak_of_mean(curves) -> tuple[float, int]:
+    """(peak, index) of the mean curve over runs: curves (runs, points), each a run's
+    progress_curve. The reference's aggregation peak ("max aggregation") is this peak, which
+    is at most the mean of the runs' own peaks."""
+    c = np.asarray(curves, dtype=float)
+    if c.ndim != 2 or c.size == 0:
+        raise UserError(f"curves must be 2-D (runs, points) with a run at least, got shape {c.shape}")
+    if not np.isfinite(c).all():
+        raise UserError(f"curves contains {int((~np.isfinite(c)).sum())} NaN/inf value(s); drop those runs first")
+    mean = c.mean(axis=0)
+    i = int(np.argmax(mean))
+    return float(mean[i]), i
+
+
+def same_mover_fraction(movers) -> float:
+    """Fraction of consecutive swaps made by the same cell: movers[t] is the id of the cell
+    that made swap t. Near 0 when every cell moves once per turn in a shuffled order; the
+    reference's threads, each holding the lock for a stretch, give ~0.6-0.7. NaN with fewer
+    than two swaps."""
+    m = np.asarray(movers)
+    if m.ndim != 1:
+        raise UserError(f"movers must be one 1-D sequence of cell ids, got shape {m.shape}")
+    if m.size < 2:
+        return float("nan")
+    return float(np.mean(m[1:] == m[:-1]))
 
 
 # ------------------------------------------------------------------ delayed gratification

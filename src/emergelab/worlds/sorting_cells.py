@@ -12,20 +12,28 @@ Paper: T. Zhang, A. Goldstein, M. Levin (2024), "Classical Sorting Algorithms as
 Morphogenesis: self-sorting arrays reveal unexpected competencies in a minimal model of basal
 intelligence". Reference code: github.com/Zhangtaining/cell_research (one thread per cell).
 
-Cell view (mode="cell"). One step is one sweep: every non-frozen cell is activated once, in an
-order drawn afresh each sweep, and applies its policy to the array as it is at that moment, one
-cell at a time (the reference's threads take turns on one lock; here the turns are seeded):
+Cell view (mode="cell"). Cells take turns, one at a time, and apply their policy to the array
+as it is at that moment (the reference's threads take turns on one lock; here the turns are
+seeded). One step is as many turns as there are working cells, scheduled by `activation`:
+  sweep   every working cell once, in an order drawn afresh each step;
+  random  turns drawn with replacement (a cell may act twice in a step, or not at all);
+  burst   as random, but a drawn cell keeps its turn for a geometric number of turns with mean
+          burst_mean, as a reference thread keeps the lock (and the interpreter) for a stretch:
+          there the same cell makes ~60-70% of consecutive swaps, here 0-5% under sweep and
+          random (summary same_mover_fraction; burst_mean=1 is random).
+The policies (as the reference's, checked move for move in tests/unit/test_sorting_reference.py):
   bubble     picks its left or right neighbour (p = 0.5) and swaps if the two are out of order.
   insertion  if the non-frozen cells to its left are in order (compared between frozen cells:
-             a frozen cell restarts the comparison, as in the reference), swaps with its left
-             neighbour if that one is larger.
+             a frozen cell restarts the comparison), swaps with its left neighbour if larger.
   selection  keeps an ideal position, from 0; swaps directly with the cell there if that one is
-             larger, otherwise (or if it is immovable) moves the ideal position one to the right.
-             At its ideal position it rests.
+             larger, otherwise moves the ideal position one to the right. A frozen cell there
+             moves the ideal position on in any case (and is swapped too if it is larger and
+             movable). At its ideal position it rests.
 Frozen cells are never activated. Movable ones can still be swapped by others' policies;
-immovable ones never move. A run stops when the array is sorted (checked after every swap), at
-a true fixed point (no working cell can act: checked after a sweep without change, over all
-cells, since with activation=random some cells get no turn), or after max_steps sweeps.
+immovable ones never move (the reference's frozen cells are movable; its immovable variant is a
+commented-out test in its swap). A run stops when the array is sorted (checked after every swap),
+at a true fixed point (no working cell can act: checked after a step without change, over all
+cells, since with draws with replacement some cells get no turn), or after max_steps steps.
 
 Top-down (mode="topdown"): the textbook algorithm of algotypes[0], one step per outer iteration
 (bubble: a pass with shrinking bound; insertion: inserting element i; selection: putting the
@@ -39,16 +47,20 @@ works round them in the cell view; top-down it gets stuck when the minimum it fi
 Logged at step 0, every log_every steps and at the end (measures.sorting on the replayed rows):
 sort/sortedness, sort/monotonicity_error, sort/spearman, sort/aggregation (same algotype, or
 with control_labels the same arbitrary label, as the right neighbour), sort/swaps (so far).
+Over sorting progress, as the reference's analysis: the aggregation divided by n (the reference's
+metric) in the snapshots after 0%, 1%, ... 100% of the swaps (artefact progress_aggregation, 101
+values; the sweep report shows the mean curve over runs and its peak, the reference's number).
 Summary: delayed_gratification (over the error after every swap, as in the paper), swaps, steps,
 sorted (no inversion left), finished (the non-frozen values in order, frozen cells skipped: all
 the working cells can do), stalled (stopped unsorted at a fixed point), final_sortedness,
-peak_aggregation (max over the logged steps), end_aggregation. Artefacts: errors (after every
-swap), final_values, final_labels, frozen_positions.
+peak_aggregation (max over the logged steps, the lab's metric), end_aggregation,
+progress_peak_aggregation and progress_peak_at (percent) of the run's own progress curve,
+same_mover_fraction (cell view). Artefacts: errors (after every swap), progress_aggregation,
+final_values, final_labels, frozen_positions.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,10 +69,10 @@ import numpy as np
 from emergelab.lab.config import param
 from emergelab.lab.registry import World, register
 from emergelab.measures import sorting as M
-
-ALGOTYPES = ("bubble", "insertion", "selection")
-BUBBLE, INSERTION, SELECTION = 0, 1, 2   # codes, the index in ALGOTYPES
-ACTIVE, MOVABLE, IMMOVABLE = 0, 1, 2     # damage codes
+from emergelab.worlds._sorting_rules import (  # noqa: F401  (Row, sweep_draws: for tests)
+    ACTIVE, ALGOTYPES, BUBBLE, IMMOVABLE, INSERTION, MOVABLE, SELECTION, Row, cell_sort, sweep_draws,
+    topdown_sort,
+)
 
 
 @dataclass(frozen=True)
@@ -73,18 +85,25 @@ class SortingCellsConfig:
                                              "traditional algorithm of algotypes[0] with the same damage")
     control_labels: bool = param(False, "same-rule control: every cell runs algotypes[0] and carries an "
                                  "arbitrary label (equal shares of max(2, len(algotypes))) for aggregation")
-    duplicates: bool = param(False, "values drawn with repeats from range(levels) instead of a permutation")
-    levels: int = param(10, "duplicates: number of distinct values (the reference draws from ~10)")
+    duplicates: bool = param(False, "values from range(levels), with repeats, instead of a permutation")
+    levels: int = param(10, "duplicates: number of distinct values (the reference: 10)")
+    value_layout: Literal["copies", "draws"] = param("copies", "duplicates: copies: equal shares of each "
+                                                     "value, shuffled (the reference: 20 copies of 10 values "
+                                                     "for 200 cells); draws: each value drawn independently")
     frozen: int = param(0, "number of frozen (damaged) cells, at random places")
     frozen_fraction: float = param(0.0, "frozen cells as a fraction of n (instead of frozen)")
     frozen_kind: Literal["movable", "immovable"] = param("movable", "movable: others can still swap a "
                                                          "frozen cell; immovable: it never moves")
-    max_steps: int = param(0, "step (sweep) budget; 0 means n*n (insertion needs ~n*n/4 at one swap a sweep)")
+    max_steps: int = param(0, "step (sweep) budget; 0 means n*n (insertion needs ~n*n/4 at one swap a "
+                           "sweep), times burst_mean under activation=burst (a step then draws m/burst_mean cells)")
     log_every: int = param(1, "log the array every k steps")
-    activation: Literal["sweep", "random"] = param("sweep", "sweep: each active cell acts once per step, in "
-                                                   "a random order; random: as many activations per step "
-                                                   "drawn with replacement (asynchronous, like one thread "
-                                                   "per cell in the reference)")
+    activation: Literal["sweep", "random", "burst"] = param("sweep", "sweep: each active cell acts once per "
+                                                            "step, in a random order; random: as many turns "
+                                                            "per step drawn with replacement; burst: as random, "
+                                                            "each drawn cell keeping its turn for a stretch "
+                                                            "(like the reference's threads)")
+    burst_mean: float = param(12.0, "burst: mean number of turns a drawn cell keeps (geometric; 1 = random). "
+                              "12: the same cell makes ~0.6 of consecutive swaps, as the reference's threads")
 
     def __post_init__(self) -> None:
         if not self.algotypes:
@@ -104,6 +123,8 @@ class SortingCellsConfig:
             raise ValueError(f"frozen_fraction must leave a working cell, got {self.frozen_fraction}")
         if self.levels < 2:
             raise ValueError(f"levels must be at least 2 distinct values, got {self.levels}")
+        if not self.burst_mean >= 1.0:
+            raise ValueError(f"burst_mean must be at least 1 turn, got {self.burst_mean}")
         if self.max_steps < 0 or self.log_every < 1:
             raise ValueError(f"need max_steps >= 0 and log_every >= 1, got {self.max_steps}, "
                              f"{self.log_every}")
@@ -119,7 +140,12 @@ def initial_state(cfg: SortingCellsConfig):
     so cell and topdown runs with one seed start from the same array and the same damage."""
     rng = np.random.default_rng(cfg.seed)
     n = cfg.n
-    values = rng.integers(0, cfg.levels, n) if cfg.duplicates else rng.permutation(n)
+    if not cfg.duplicates:
+        values = rng.permutation(n)
+    elif cfg.value_layout == "copies":
+        values = rng.permutation(np.arange(n) % cfg.levels)
+    else:
+        values = rng.integers(0, cfg.levels, n)
     k = max(2, len(cfg.algotypes)) if cfg.control_labels else len(cfg.algotypes)
     labels = rng.permutation(np.arange(n) % k)            # equal shares (+-1), random places
     codes = np.array([ALGOTYPES.index(a) for a in cfg.algotypes])
@@ -130,277 +156,12 @@ def initial_state(cfg: SortingCellsConfig):
     return values.tolist(), kinds.tolist(), labels.tolist(), damage.tolist(), rng
 
 
-class Row:
-    """The row of cells. Positions 1..n hold the cells; 0 and n+1 hold sentinels (a value below
-    and one above all others, immovable) so that no policy needs a bounds check. Lists indexed
-    by position: v (value), fz (damage), cell_at (cell id = initial position 0..n-1); pos[cell].
-    swap(p, q) keeps the adjacent-inversion count up to date in O(1), appends it to `errors`
-    (the per-swap trajectory of delayed gratification), records the move for the replay and
-    returns the new count."""
-
-    def __init__(self, values: list, damage: list, track_bad: bool = False) -> None:
-        self.n = n = len(values)
-        self.v = v = [min(values) - 1, *values, max(values) + 1]
-        self.fz = fz = [IMMOVABLE, *damage, IMMOVABLE]
-        self.cell_at, self.pos = cell_at, pos = [-1, *range(n), -1], list(range(1, n + 1))
-        self.errors = errors = [sum(values[j] > values[j + 1] for j in range(n - 1))]
-        self.moves = moves = []
-        # insertion's "cells to my left in order" needs the first inversion between two
-        # non-frozen neighbours: a heap of candidate pair indices j (pair j, j+1); stale
-        # entries are dropped when they reach the top
-        self.track_bad = track_bad
-        self.bad = bad = [j for j in range(1, n) if self.is_bad(j)] if track_bad else []
-        is_bad, push = self.is_bad, heapq.heappush
-        stride = n + 2
-        moves_frozen = MOVABLE in damage          # only movable frozen cells change place
-
-        def swap(p: int, q: int) -> int:  # closures: locals are cheaper than attributes here
-            if p > q:
-                p, q = q, p
-            x, y, a, b = v[p], v[q], v[p - 1], v[q + 1]
-            # only the pairs touching p or q change: new minus old inversions (bools add as ints)
-            if q == p + 1:
-                d = (a > y) - (a > x) + (y > x) - (x > y) + (x > b) - (y > b)
-            else:
-                c, e = v[p + 1], v[q - 1]
-                d = (a > y) - (a > x) + (y > c) - (x > c) + (e > x) - (e > y) + (x > b) - (y > b)
-            v[p], v[q] = y, x
-            if moves_frozen:
-                fz[p], fz[q] = fz[q], fz[p]
-            i, j = cell_at[p], cell_at[q]
-            cell_at[p], cell_at[q], pos[i], pos[j] = j, i, q, p
-            err = errors[-1] + d
-            errors.append(err)
-            moves.append(p * stride + q)
-            if track_bad:
-                for k in (p - 1, p, q - 1, q):
-                    if is_bad(k):
-                        push(bad, k)
-            return err
-
-        self.swap = swap
-
-    def is_bad(self, j: int) -> bool:
-        v, fz = self.v, self.fz
-        return v[j] > v[j + 1] and fz[j] == ACTIVE and fz[j + 1] == ACTIVE
-
-    def first_bad(self) -> int:
-        """Position j of the first inversion v[j] > v[j+1] between two non-frozen cells (n+1: none)."""
-        bad = self.bad
-        while bad and not self.is_bad(bad[0]):
-            heapq.heappop(bad)
-        return bad[0] if bad else self.n + 1
-
-    def replay(self, at: list[int]) -> np.ndarray:
-        """(T, n): the cell id at each position after at[t] swaps (at non-decreasing)."""
-        out = np.empty((len(at), self.n), dtype=np.int64)
-        cur, done = np.arange(-1, self.n + 1), 0       # cur[1..n] = 0..n-1: the initial row
-        for t, upto in enumerate(at):
-            for m in self.moves[done:upto]:
-                p, q = divmod(m, self.n + 2)
-                cur[p], cur[q] = cur[q], cur[p]
-            done, out[t] = upto, cur[1:-1]
-        return out
-
-
-# -- cell view: every cell runs its policy -----------------------------------------------
-def sweep_draws(rng: np.random.Generator, active: list, n: int, coins: bool, by_cell: bool,
-                replace: bool = False):
-    """Per sweep: (order, rights): the active cells in activation order and, per turn, 1 if a
-    bubble cell looks right. by_cell=True gives (turn of each cell id, rights) instead, from the
-    same draws. Drawn for batches of sweeps (16, 32, ... 256): numpy is cheap per batch only."""
-    b, m, act = 16, len(active), np.asarray(active)
-    while True:
-        if replace:  # asynchronous: m draws with replacement (a cell may act twice, or not at all)
-            order = act[rng.integers(0, m, (b, m))]                                  # (b, m) cell ids
-        else:
-            order = rng.permuted(np.broadcast_to(act, (b, m)), axis=1)                # (b, m) cell ids
-        rights = [[0] * m] * b
-        if coins:                                                # (b, m) fair bits: look right?
-            bits = rng.integers(0, 256, (b, (m + 7) // 8), dtype=np.uint8)
-            rights = np.unpackbits(bits, axis=1)[:, :m].tolist()
-        if by_cell:
-            turns = np.full((b, n), -1)
-            np.put_along_axis(turns, order, np.broadcast_to(np.arange(m), (b, m)), axis=1)
-            yield from zip(turns.tolist(), rights)
-        else:
-            yield from zip(order.tolist(), rights)
-        b = min(2 * b, 256)
-
-
-def cell_sort(row: Row, kinds: list, rng: np.random.Generator, max_steps: int, on_step,
-              fast: bool = True, replace: bool = False) -> tuple[int, bool]:
-    """Sweep until sorted, stuck or out of budget; on_step(step) after every sweep.
-    kinds[cell] is the algotype code of each cell. Returns (steps, stalled: stopped unsorted
-    at a fixed point). Arrays of one policy take a faster sweep (_bubble_sweep,
-    _insertion_sweep) that makes the same moves as the loop below (fast=False: always the loop)."""
-    v, fz, pos, n, first_bad, track_bad = row.v, row.fz, row.pos, row.n, row.first_bad, row.track_bad
-    swap = row.swap
-    active = [c for c in range(n) if fz[c + 1] == ACTIVE]            # frozen cells never act
-    policies = {kinds[c] for c in active} if fast and not replace else set()  # fast sweeps: permutations only
-    draws = sweep_draws(rng, active, n, BUBBLE in {kinds[c] for c in active}, policies == {INSERTION}, replace)
-    movable = [c for c in range(n) if fz[c + 1] == MOVABLE]
-    ideal = [1] * n                                      # selection: ideal position, from the left
-    fb = first_bad() if track_bad else n + 1             # insertion: first out-of-order working pair
-    cells = np.asarray(active, dtype=np.int64)           # for the fixed-point check
-    cell_kinds = np.asarray(kinds, dtype=np.int64)[cells]
-    step = 0
-    while step < max_steps and row.errors[-1] > 0:
-        step += 1
-        order, rights = next(draws)
-        if policies == {BUBBLE}:
-            changed = _bubble_sweep(row, order, rights)
-        elif policies == {INSERTION}:
-            changed = _insertion_sweep(row, order, movable)      # `order` holds each cell's turn here
-        else:
-            changed = False
-            for c, right in zip(order, rights):
-                p = pos[c]
-                k = kinds[c]
-                if k == SELECTION:
-                    q = ideal[c]
-                    if q == p or q > n:
-                        continue
-                    changed = True
-                    if fz[q] == IMMOVABLE or v[p] >= v[q]:
-                        ideal[c] = q + 1                 # nothing larger there: look further right
-                        continue
-                    err = swap(p, q)
-                elif k == BUBBLE:                        # out of order with the chosen neighbour?
-                    if right:
-                        if v[p] <= v[p + 1] or fz[p + 1] == IMMOVABLE:
-                            continue
-                        err = swap(p, p + 1)
-                    else:
-                        if v[p] >= v[p - 1] or fz[p - 1] == IMMOVABLE:
-                            continue
-                        err = swap(p - 1, p)
-                else:                                    # insertion: left part in order, left one larger?
-                    if fb <= p - 2 or v[p - 1] <= v[p] or fz[p - 1] == IMMOVABLE:
-                        continue
-                    err = swap(p - 1, p)
-                changed = True
-                if err == 0:                             # sorted: stop mid-sweep
-                    break
-                if track_bad:
-                    fb = first_bad()
-        on_step(step)
-        if not changed and not _can_act(row, cells, cell_kinds, ideal):
-            return step, row.errors[-1] > 0
-    return step, False
-
-
-def _bubble_sweep(row: Row, order: list, rights: list) -> bool:
-    """One sweep of an all-bubble array: the loop's bubble branch with Row.swap written out in
-    place for an adjacent inversion (the call would cost a third of the time). Returns whether
-    anything moved."""
-    v, fz, pos, cell_at, errors, moves = row.v, row.fz, row.pos, row.cell_at, row.errors, row.moves
-    stride = row.n + 2
-    err, moved = errors[-1], False
-    for c, right in zip(order, rights):
-        p = pos[c]
-        if right:
-            q = p + 1
-            if v[p] <= v[q] or fz[q] == IMMOVABLE:
-                continue
-        else:
-            p, q = p - 1, p
-            if v[p] <= v[q] or fz[p] == IMMOVABLE:
-                continue
-        x, y, a, b = v[p], v[q], v[p - 1], v[q + 1]     # x > y: the pair is fixed, a and b may change
-        v[p], v[q] = y, x
-        fz[p], fz[q] = fz[q], fz[p]
-        i, j = cell_at[p], cell_at[q]
-        cell_at[p], cell_at[q], pos[i], pos[j] = j, i, q, p
-        err += (y < a <= x) + (y <= b < x) - 1
-        errors.append(err)
-        moves.append(p * stride + q)
-        moved = True
-        if err == 0:
-            break
-    return moved
-
-
-def _insertion_sweep(row: Row, turn: list, movable: list) -> bool:
-    """One sweep of an array whose working cells all run insertion, event by event: between two
-    swaps the set of cells that can act is fixed, so the next swap is made by the one among them
-    whose turn comes first after the last mover's. Only the cell right of the first working
-    inversion, or right of a larger movable frozen cell, can act: no need to visit the rest.
-    Returns whether anything moved."""
-    v, fz, pos, cell_at, n = row.v, row.fz, row.pos, row.cell_at, row.n
-    now, moved = -1, False
-    while True:
-        fb = row.first_bad()
-        best, best_turn = 0, n
-        for p in (fb + 1, *[pos[f] + 1 for f in movable]) if movable else (fb + 1,):
-            if p > fb + 1 or p > n or fz[p] != ACTIVE or v[p - 1] <= v[p] or fz[p - 1] == IMMOVABLE:
-                continue
-            t = turn[cell_at[p]]
-            if now < t < best_turn:
-                best, best_turn = p, t
-        if not best:
-            return moved
-        now, moved = best_turn, True
-        if row.swap(best - 1, best) == 0:
-            return True
-
-
-def _can_act(row: Row, cells: np.ndarray, kinds: np.ndarray, ideal: list) -> bool:
-    """Is this a true fixed point, i.e. could any working cell still change something on its
-    turn? Checked for every cell at once, as array operations: a sweep without change is not
-    enough, since with activation=random (draws with replacement) many cells get no turn.
-    Bubble: an out-of-order neighbour that is not immovable; insertion: the same on its left,
-    with the working cells to its left in order; selection: an ideal position that is not its
-    own and still inside the row (it would swap there or move the ideal position on).
-    cells: the working cells' ids; kinds: their algotype codes."""
-    v, fz = np.asarray(row.v), np.asarray(row.fz)
-    p = np.asarray(row.pos)[cells]
-    down = v[:-1] > v[1:]                                # down[j]: positions j, j+1 out of order
-    left = down[p - 1] & (fz[p - 1] != IMMOVABLE)
-    right = down[p] & (fz[p + 1] != IMMOVABLE)
-    bubble, insertion, selection = kinds == BUBBLE, kinds == INSERTION, kinds == SELECTION
-    can = (bubble & (left | right)) | (insertion & left & (row.first_bad() > p - 2))
-    if selection.any():
-        q = np.asarray(ideal)[cells]
-        can |= selection & (q != p) & (q <= row.n)
-    return bool(can.any())
-
-
-# -- top-down: the traditional algorithm with the same damage ----------------------------
-def topdown_sort(row: Row, kind: int, max_steps: int, on_step) -> int:
-    """The textbook algorithm on positions 1..n; returns the steps (outer iterations) done."""
-    v, fz, n, swap = row.v, row.fz, row.n, row.swap
-
-    def can_move(carried: int, other: int) -> bool:   # the carried element works; the other may be displaced
-        return fz[carried] == ACTIVE and fz[other] != IMMOVABLE
-
-    step = 0
-    for i in range(1, n):
-        if step >= max_steps or row.errors[-1] == 0:
-            break
-        step += 1
-        if kind == BUBBLE:                      # pass i carries the largest of v[1..n-i+1] to its end
-            for j in range(1, n - i + 1):
-                if v[j] > v[j + 1] and can_move(j, j + 1):
-                    swap(j, j + 1)
-        elif kind == INSERTION:                 # insert v[i+1] into the sorted v[1..i]
-            j = i + 1
-            while v[j - 1] > v[j] and can_move(j, j - 1):   # the sentinel v[0] stops it at 1
-                swap(j - 1, j)
-                j -= 1
-        else:                                   # put the minimum of v[i..n] at i
-            m = min(range(i, n + 1), key=v.__getitem__)
-            if v[m] < v[i] and can_move(m, i):
-                swap(i, m)
-        on_step(step)
-    return step
-
-
 # -- run ---------------------------------------------------------------------------------
 def run(cfg: SortingCellsConfig, rec) -> None:
     values, kinds, labels, damage, rng = initial_state(cfg)
     n = cfg.n
-    max_steps = cfg.max_steps or n * n
+    burst = cfg.burst_mean if cfg.activation == "burst" else 1.0
+    max_steps = cfg.max_steps or int(n * n * burst)
     row = Row(values, damage, track_bad=cfg.mode == "cell" and INSERTION in kinds)
 
     # While sorting, a logged step costs one append: (step, swaps so far). The rows are
@@ -414,15 +175,25 @@ def run(cfg: SortingCellsConfig, rec) -> None:
 
     stalled = False
     if cfg.mode == "cell":
-        steps, stalled = cell_sort(row, kinds, rng, max_steps, on_step, replace=cfg.activation == "random")
+        steps, stalled = cell_sort(row, kinds, rng, max_steps, on_step, replace=cfg.activation != "sweep",
+                                   burst_mean=burst)
     else:
         steps = topdown_sort(row, kinds[0], max_steps, on_step)
     if marks[-1][0] != steps:
         marks.append((steps, len(row.moves)))
 
     at, swaps = np.array(marks).T
-    cells = row.replay(swaps.tolist())                             # (T, n) cell id per position
+    # the reference's snapshots are taken after every swap: its progress points are the rows
+    # after progress_indices + 1 swaps (the initial row if nothing moved); one replay serves both
+    n_swaps = len(row.moves)
+    progress = M.progress_indices(n_swaps) + 1 if n_swaps else np.zeros(101, dtype=np.int64)
+    wanted = np.concatenate([swaps, progress])
+    order = np.argsort(wanted, kind="stable")
+    rows = np.empty((wanted.size, n), dtype=np.int64)
+    rows[order] = row.replay(wanted[order].tolist())               # cell id per position
+    cells = rows[:swaps.size]
     vals, labs = np.asarray(values)[cells], np.asarray(labels)[cells]
+    progress_agg = M.aggregation(np.asarray(labels)[rows[swaps.size:]], over="cells")
     agg = M.aggregation(labs)
     rec.log_many("sort/sortedness", at, M.sortedness(vals))
     rec.log_many("sort/monotonicity_error", at, M.monotonicity_error(vals))
@@ -434,6 +205,7 @@ def run(cfg: SortingCellsConfig, rec) -> None:
     working = np.delete(final, frozen_at)                          # the working cells' values, in order
     errors = np.array(row.errors, dtype=np.int64)
     rec.artefact("errors", errors)
+    rec.artefact("progress_aggregation", progress_agg)
     rec.artefact("final_values", final)
     rec.artefact("final_labels", labs[-1])
     rec.artefact("frozen_positions", frozen_at)
@@ -446,7 +218,69 @@ def run(cfg: SortingCellsConfig, rec) -> None:
         gratification_events=len(M.gratification_events(errors)),
         start_aggregation=float(agg[0]), peak_aggregation=float(agg.max()),
         peak_aggregation_step=int(at[np.argmax(agg)]), end_aggregation=float(agg[-1]),
+        progress_peak_aggregation=float(progress_agg.max()), progress_peak_at=int(np.argmax(progress_agg)),
+        **({"same_mover_fraction": M.same_mover_fraction(row.movers)} if cfg.mode == "cell" else {}),
     )
+
+
+# -- across a sweep: the reference's aggregation analysis --------------------------------
+def _key(v):
+    return tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v
+
+
+def sweep_section(store, runs, grid: dict):
+    """Report section: per grid point (seeds pooled), the mean over runs of the aggregation
+    curve over sorting progress (the reference's metric, divided by n) with its peak, beside
+    the lab's (mean of each run's peak over logged steps) and the same-mover fraction of the
+    schedule. None when no run kept a progress curve."""
+    from matplotlib.figure import Figure
+
+    from emergelab.errors import UserError
+    from emergelab.report.html import _figure, _section, _table
+
+    keys = [k for k in grid if k != "seed" and f"config.{k}" in runs.columns]
+    groups: dict = {}
+    for r in runs.to_dict("records"):
+        try:
+            curve = np.load(store.artefact_path(r["run_id"], "progress_aggregation"))
+        except (UserError, OSError, ValueError):      # an older run without the curve
+            continue
+        g = groups.setdefault(tuple(_key(r.get(f"config.{k}")) for k in keys), [[], []])
+        g[0].append(curve)
+        g[1].append(r)
+    if not groups:
+        return None
+
+    def mean_of(recs: list, name: str):
+        x = np.array([r.get(f"summary.{name}", np.nan) for r in recs], dtype=float)
+        return round(float(np.nanmean(x)), 3) if np.isfinite(x).any() else None
+
+    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
+    ax = fig.subplots()
+    rows = []
+    for key, (curves, recs) in groups.items():
+        peak, at = M.peak_of_mean(np.stack(curves))
+        lab = np.array([r.get("summary.peak_aggregation", np.nan) for r in recs], dtype=float)
+        rows.append([*[", ".join(map(str, v)) if isinstance(v, tuple) else v for v in key], len(curves),
+                     round(peak, 3), f"{at}%", mean_of(recs, "progress_peak_aggregation"),
+                     f"{np.nanmean(lab):.3f} ± {np.nanstd(lab):.3f}", mean_of(recs, "same_mover_fraction")])
+        if len(ax.lines) < 8:
+            ax.plot(np.arange(len(curves[0])), np.mean(curves, axis=0), lw=1.4,
+                    label=", ".join(f"{k}={v}" for k, v in zip(keys, key)) or "all runs")
+    ax.set_xlabel("sorting progress (% of the run's swaps)")
+    ax.set_ylabel("aggregation (÷ n), mean over runs")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    cols = [*keys, "runs", "peak of the mean curve", "at", "mean of run peaks", "lab: peak over steps",
+            "same-mover fraction"]
+    para = ("Aggregation as the reference measures it: the share of cells whose right neighbour has the "
+            "same algotype (or control label), divided by n, in the snapshots after 0%, 1%, ... 100% of a "
+            "run's swaps; averaged over runs point by point, and the peak of that mean curve reported "
+            "(its max aggregation). The lab's metric divides by n - 1 and takes each run's peak over "
+            "logged steps, so it reads higher. Random mixing gives ~0.5; compare a same-rule control.")
+    return _section("sorting-aggregation", "Aggregation over sorting progress", paragraphs=[para],
+                    figures=[_figure(fig, caption="Mean aggregation curve over sorting progress per grid point.")],
+                    tables=[_table(cols, rows)])
 
 
 register(World(
@@ -462,9 +296,20 @@ register(World(
         "paper": {},                                                   # 100 cells, bubble, distinct values
         "quick": {"n": 50},
         "tiny": {"n": 12},
+        # chimeric: the lab's schedule, one move per turn (turns drawn with replacement);
+        # chimeric-burst: the reference's, a cell keeping its turn for a stretch (see burst_mean)
         "chimeric": {"n": 200, "algotypes": ("bubble", "selection"), "activation": "random"},
         "chimeric-control": {"n": 200, "algotypes": ("bubble", "selection"), "control_labels": True,
                              "activation": "random"},
+        "chimeric-burst": {"n": 200, "algotypes": ("bubble", "selection"), "activation": "burst"},
+        "chimeric-burst-control": {"n": 200, "algotypes": ("bubble", "selection"), "control_labels": True,
+                                   "activation": "burst"},
+        # the reference's duplicates experiment: 20 copies of each of 10 values, its schedule
+        "duplicates": {"n": 200, "algotypes": ("bubble", "selection"), "duplicates": True,
+                       "value_layout": "copies", "levels": 10, "activation": "burst"},
+        "duplicates-control": {"n": 200, "algotypes": ("bubble", "selection"), "duplicates": True,
+                               "value_layout": "copies", "levels": 10, "activation": "burst",
+                               "control_labels": True},
         # selection: the policy that swaps at a distance can work round immovable cells; bubble and
         # insertion (adjacent swaps) sort each stretch between them, and so do their top-down versions
         "frozen": {"algotypes": ("selection",), "frozen": 3, "frozen_kind": "immovable"},
@@ -472,10 +317,12 @@ register(World(
                            "mode": "topdown"},
     },
     watch=("sort/sortedness", "sort/aggregation"),
+    sweep_section=sweep_section,
     look_for="sort/sortedness climbs to 1, or as close as frozen cells allow: compare final_sortedness of "
              "the frozen and frozen-topdown presets (bubble and insertion tie with their top-down versions "
              "under immovable damage: adjacent swaps cannot pass it). chimeric: sort/aggregation rises above "
              "~0.5 mid-sort (peak_aggregation) and falls back by the end; always compare chimeric-control "
-             "(one rule, arbitrary labels). With duplicates=true the clusters outlast the sort. "
+             "(one rule, arbitrary labels); chimeric-burst schedules turns as the reference's threads do "
+             "(same_mover_fraction ~0.6) and clusters more. With duplicates the clusters outlast the sort. "
              "delayed_gratification > 0: the array gave up progress and regained more.",
 ))
