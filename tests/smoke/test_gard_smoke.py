@@ -15,7 +15,7 @@ from emergelab.worlds import gard
 
 PER_GENERATION = {"gard/similarity", "gard/events", "gard/time", "gard/richness", "gard/non_drift",
                   "gard/compotype"}
-PER_WINDOW = {f"price/{k}" for k in ("trait", *gard.PRICE_TERMS)}
+PER_WINDOW = {f"price/{k}" for k in ("trait", *gard.PRICE_TERMS, "reseeded", "alive")}
 
 
 def _run(preset: str = "tiny", **overrides) -> Recorder:
@@ -42,8 +42,17 @@ def test_tiny_logs_everything():
     assert isinstance(price, pd.DataFrame) and len(price) == cfg.price_windows
     s = rec.summary
     for k in ("mean_similarity", "non_drift_fraction", "n_compotypes", "price_between", "price_within",
-              "price_total", "price_residual_max", "events_per_generation"):
+              "price_total", "price_residual_max", "events_per_generation", "compotype_silhouette",
+              "price_between_positive_fraction", "price_reseeded", "price_alive_min"):
         assert k in s, k
+    # both rules' counts and the lock flag among the eight numbers `emergelab run` prints per run
+    scalars = [k for k, v in s.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:8]
+    for k in ("n_compotypes_silhouette", "n_compotypes_threshold", "locked",
+              "price_between_positive_fraction"):
+        assert k in scalars, k
+    rule = s["n_compotypes_silhouette"] if cfg.compotype_rule == "silhouette" else s["n_compotypes_threshold"]
+    assert s["n_compotypes"] == rule and s["locked"] in (0, 1)
+    assert (rec.series("price/alive")[1] == cfg.n_assemblies).all()
     assert s["price_residual_max"] <= 1e-12
     assert get_world("gard").summarize(rec.wide())["mean_similarity"] == pytest.approx(s["mean_similarity"])
 
@@ -70,7 +79,65 @@ def test_same_seed_same_run_other_seed_other_run():
     assert not np.array_equal(a.artefacts["compositions"], c.artefacts["compositions"])
 
 
-@pytest.mark.parametrize("bad", [{"n_types": 1}, {"kf": 0}, {"kb": -1e-4}, {"beta_sigma": -1},
+def test_paper_preset_is_the_authors_matlab_setting():
+    w = get_world("gard")
+    paper = w.make_config("paper")
+    assert paper == w.make_config()  # the defaults are the paper's
+    # tgs_parameters_v10.m / tgs_agard_v10.m / tgs_acluster.m / population_gard_nmin_v10.m
+    assert (paper.seed_molecules, paper.generations, paper.compotype_rule, paper.reseed) == (50, 500, "silhouette", True)
+    assert (paper.n_types, paper.n_max, paper.kf, paper.kb, paper.beta_mu, paper.beta_sigma) == \
+        (100, 100, 0.01, 1e-4, -4.0, 4.0)
+    assert (paper.max_compotypes, paper.threshold) == (10, 0.9)
+    lab = w.make_config("lab")  # the lab's earlier choices, by name
+    assert (lab.seed_molecules, lab.generations, lab.compotype_rule, lab.reseed) == (10, 2000, "threshold", False)
+    for name in ("quick", "tiny"):  # small enough for 2 cores, on the paper's choices
+        cfg = w.make_config(name)
+        assert cfg.generations <= 500 and cfg.compotype_rule == "silhouette" and cfg.reseed
+
+
+def test_labels_follow_the_chosen_rule():
+    a, b = _run(compotype_rule="silhouette"), _run(compotype_rule="threshold")
+    assert a.summary["n_compotypes"] == a.summary["n_compotypes_silhouette"]
+    assert b.summary["n_compotypes"] == b.summary["n_compotypes_threshold"]
+    for rec in (a, b):
+        labels = rec.series("gard/compotype")[1]
+        assert labels.max() + 1 == rec.summary["n_compotypes"]
+
+
+def _dying_population(reseed_size: int, windows: int = 4):
+    """8 small assemblies whose leaves nearly match their joins (kb = 0.8 kf, no catalysis):
+    some lose every molecule within a window."""
+    rng = np.random.default_rng(0)
+    chem = gard.Chemistry(rng.lognormal(-20, 1, (20, 20)), kf=0.01, kb=0.008)
+    u = gard.Uniforms(rng)
+    pop = []
+    for _ in range(8):
+        types = rng.integers(20, size=3)
+        pop.append(gard.Assembly(chem, types, np.zeros_like(types), 12))
+        pop[-1].schedule(0.0, u())
+    t, out = 0.0, []
+    for _ in range(windows):
+        t, inputs, reseeds = gard.price_window(chem, pop, t, 12, u, rng, reseed_size)
+        out.append((inputs, reseeds, [a.N for a in pop], sum(a.N for a in pop)))
+    return out
+
+
+def test_reseeding_keeps_the_population_alive_and_out_of_the_pedigree():
+    from emergelab.measures.price import price_equation
+
+    out = _dying_population(reseed_size=3)
+    assert sum(r for _, r, _, _ in out) > 0  # assemblies died and were replaced
+    for inputs, _, sizes, total in out:
+        assert len(sizes) == 8 and min(sizes) > 0  # every slot holds a live assembly
+        w = inputs[2]
+        assert w.sum() <= total  # reseeded molecules and their products are nobody's offspring
+        assert abs(price_equation(*inputs).residual) < 1e-12
+    dead = _dying_population(reseed_size=0)
+    assert sum(r for _, r, _, _ in dead) == 0 and min(min(s) for _, _, s, _ in dead) == 0
+
+
+@pytest.mark.parametrize("bad", [{"compotype_rule": "gap"}, {"max_compotypes": 0}, {"reseed": "maybe"},
+                                 {"n_types": 1}, {"kf": 0}, {"kb": -1e-4}, {"beta_sigma": -1},
                                  {"n_max": 3}, {"seed_molecules": 0}, {"seed_molecules": 100},
                                  {"generations": 2}, {"threshold": 1.0}, {"n_assemblies": 1},
                                  {"price_windows": -1}, {"kf": "fast"}, {"catalysis": 1}])

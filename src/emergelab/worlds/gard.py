@@ -13,6 +13,15 @@ Papers:
   equation quantifies both levels of selection (`emergelab.measures.price`).
 - D. Segré, D. Ben-Eli, D. Lancet (2000), "Compositional genomes: prebiotic information
   transfer in mutually catalytic noncovalent assemblies" (PNAS 97:4112): the GARD model.
+- O. Markovitch, D. Lancet (2012), Artificial Life 18:3, and their MATLAB code
+  (github.com/ModelingOriginsofLife/GARD, GARD10): the `paper` preset (= the defaults)
+  follows its choices: 500 generations (tgs_parameters_v10.m), a first assembly of
+  Nmax/2 = 50 random molecules (tgs_agard_v10.m), compotypes by cosine k-means over
+  k = 1..10 with the best mean silhouette (tgs_acluster.m, tgs_kmeans.m), and a Moran
+  population whose dead assemblies are reseeded (population_gard_nmin_v10.m). The `lab`
+  preset keeps the lab's earlier choices (2,000 generations, 10 seed molecules, the
+  threshold rule for k, no reseeding). Not followed: the authors' population has
+  p.gen = 500 assemblies; ours has n_assemblies = 16.
 
 Model (SCIENCE C2). T = n_types molecule types, environment concentration rho_i = 1/T;
 the chemistry beta (T, T) ~ lognormal(beta_mu, beta_sigma), drawn once per run: beta[i, j]
@@ -23,6 +32,9 @@ counts (T,) and N = sum n:
 simulated event by event (exact Gillespie SSA). At N = n_max the assembly splits: n_max/2
 molecules sampled without replacement seed the next generation, the rest is its sibling.
 The first generation grows from `seed_molecules` molecules drawn from the environment.
+Compotypes: `measures.compotypes.find_compotypes` under both rules each run (summary:
+n_compotypes_silhouette, n_compotypes_threshold); `compotype_rule` picks the one that labels
+the generations (gard/compotype, n_compotypes, compotype_sizes).
 
 Two experiments per run, both on the same chemistry:
 1. One lineage for `generations` generations: the composition at each split is a row of
@@ -37,21 +49,26 @@ Two experiments per run, both on the same chemistry:
    kf rho_i (1 + beta[i, t_m]) per molecule m present, so every joining molecule is
    credited to one molecule present, drawn with those weights (its "parent"); a
    molecule's offspring at the window's end = itself if still there, plus everything
-   credited to it and to its offspring, in assemblies that were not replaced.
+   credited to it and to its offspring, in assemblies that were not replaced. With
+   reseed, an assembly that loses its last molecule is replaced by seed_molecules fresh
+   ones, which descend from nobody (worlds/_gard_price.py).
 
 Logged per generation g (lineage): gard/similarity (H with generation g-1; from g=1),
 gard/events, gard/time (Gillespie time to grow), gard/richness (types present at the
 split), and at the end gard/non_drift (0/1) and gard/compotype (-1: drift).
 Logged per Price window w: price/total (w̄Δz̄), price/between (Cov_k(W_k, Z_k)),
 price/within (E_k[W_k Δz_k]), price/within_selection, price/transmission,
-price/residual (total - between - within), price/trait (mean z).
+price/residual (total - between - within), price/trait (mean z), price/reseeded (dead
+assemblies replaced), price/alive (assemblies with molecules at the window's end).
 
-Measured (paper preset, seeds 0-3; tests/science/test_gard_science.py): mean consecutive H
-0.93, 0.90, 0.90, 0.88 (mean 0.90; SCIENCE checked ~0.91), non-drift 81%, 59%, 55%, 51%
-(mean 61%; checked ~63%), 2, 4, 4, 4 compotypes. Some chemistries lock into one compotype
-(seeds 4, 5: H 0.98, >99% non-drift). Without catalysis (beta_mu=-20): H 0.75, no non-drift
-generation. Price: the between-assembly term is positive (mean over windows 0.66, 5.1, 1.1,
-9.4; positive in 75-95% of windows): assemblies rich in catalysts leave more molecules.
+Measured (docs/worlds/gard.md has the 20-seed tables and the command that makes them).
+`lab` preset, seeds 0-3: mean consecutive H 0.93, 0.90, 0.90, 0.88 (SCIENCE checked ~0.91),
+non-drift 81%, 59%, 55%, 51% (checked ~63%); compotypes 2, 4, 4, 4 by the threshold rule,
+1, 3, 3, 4 by the silhouette rule. Without catalysis (beta_mu=-20): H 0.75, no non-drift
+generation. Price: the between-assembly term is positive on average in every chemistry whose
+lineage drifts between compotypes (17 of 20 seeds), in 60-95% of windows (median 80%):
+assemblies rich in catalysts leave more molecules. Chemistries that lock (>= 95% non-drift
+generations: seeds 4, 5, 11) give 35-55%, a coin toss: their assemblies all look alike.
 Within assemblies, catalysts leave many offspring (within_selection >> 0) that are less
 catalytic than they are (transmission << 0), so the mean trait stays put (total ~ 0).
 """
@@ -60,7 +77,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -68,6 +85,7 @@ from emergelab.lab.config import param
 from emergelab.lab.registry import World, register
 from emergelab.measures.compotypes import consecutive_similarity, find_compotypes, non_drift
 from emergelab.measures.price import price_equation
+from emergelab.worlds._gard_price import Assembly, Uniforms, price_window
 
 
 @dataclass(frozen=True)
@@ -79,16 +97,26 @@ class GardConfig:
     kf: float = param(0.01, "join (forward) rate constant")
     kb: float = param(1e-4, "leave (backward) rate constant")
     n_max: int = param(100, "an assembly splits in two halves when it reaches n_max molecules")
-    seed_molecules: int = param(10, "molecules drawn from the environment to start the first generation")
-    generations: int = param(2000, "generations of the single lineage (one composition per split)")
+    seed_molecules: int = param(50, "molecules drawn from the environment to start an assembly (the "
+                                "lineage's first, each of the population's, each reseed); authors: "
+                                "Nmax/2 = 50, the lab had 10")
+    generations: int = param(500, "generations of the single lineage (one composition per split); "
+                             "authors: 500, the lab had 2000")
     threshold: float = param(0.9, "non-drift: mean H with the neighbouring generations > threshold")
+    compotype_rule: Literal["silhouette", "threshold"] = param(
+        "silhouette", "how many compotypes: silhouette = the authors' (cosine k-means, k in "
+        "1..max_compotypes with the best mean silhouette); threshold = the lab's (smallest k with "
+        "mean member-centre H >= threshold). Both counts are in the summary either way")
+    max_compotypes: int = param(10, "largest number of compotypes tried (authors: k = 1..10)")
+    reseed: bool = param(True, "Price population: an assembly that loses all its molecules is "
+                         "replaced by seed_molecules fresh ones (authors: yes); false: it stays dead")
     n_assemblies: int = param(16, "Price: assemblies (groups) in the Moran population")
     price_windows: int = param(20, "Price: measured windows of n_assemblies splits each (0: skip)")
     price_burn_in: int = param(4, "Price: windows run before measuring, to forget the seeds")
 
     def __post_init__(self) -> None:
         for k, lo in (("n_types", 2), ("n_max", 4), ("generations", 3), ("n_assemblies", 2),
-                      ("price_windows", 0), ("price_burn_in", 0)):
+                      ("price_windows", 0), ("price_burn_in", 0), ("max_compotypes", 1)):
             if getattr(self, k) < lo:
                 raise ValueError(f"{k} must be at least {lo}, got {getattr(self, k)}")
         if not (self.kf > 0 and self.kb >= 0 and math.isfinite(self.kf) and math.isfinite(self.kb)):
@@ -178,109 +206,6 @@ def lineage(chem: Chemistry, n0: np.ndarray, generations: int, n_max: int, rng: 
         n = rng.multivariate_hypergeometric(comp, n_max // 2)  # the next generation's seed
 
 
-# -- a population of assemblies, for the Price equation ------------------------------------
-class Uniforms:
-    """Uniform [0, 1) floats from rng, drawn 4,096 at a time (one numpy call per chunk)."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng, self.buf, self.k = rng, [], 0
-
-    def __call__(self) -> float:
-        if self.k == len(self.buf):
-            self.buf, self.k = self.rng.random(4096).tolist(), 0
-        self.k += 1
-        return self.buf[self.k - 1]
-
-
-class Assembly:
-    """One assembly that knows each molecule's type and tag (the molecule present at the
-    start of the window that it descends from). Slots 0..N-1 of types/tags are in use."""
-
-    __slots__ = ("N", "nl", "PQ", "w", "cs", "types", "tags", "t_next")
-
-    def __init__(self, chem: Chemistry, types: np.ndarray, tags: np.ndarray, n_max: int) -> None:
-        self.N = N = len(types)
-        self.types = np.zeros(n_max, dtype=np.int64)
-        self.tags = np.zeros(n_max, dtype=np.int64)
-        self.types[:N], self.tags[:N] = types, tags
-        n = np.bincount(types, minlength=chem.T)
-        self.nl = n.tolist()
-        self.PQ = chem.state(n)  # (2, T) [P; Q] as in Chemistry
-        self.w, self.cs = np.empty(chem.T), np.empty(chem.T)
-        self.t_next = math.inf
-
-    def schedule(self, t: float, u: float) -> None:
-        """Rates for the current state and the time of the next event after t."""
-        np.multiply(self.PQ[0], self.PQ[1], out=self.w)
-        np.add.accumulate(self.w, out=self.cs)
-        R = self.cs.item(-1) / self.N if self.N else 0.0  # total rate; 0: an empty assembly is dead
-        self.t_next = t - math.log(1.0 - u) / R if R > 0 else math.inf
-
-    def event(self, chem: Chemistry, u: Uniforms) -> None:
-        """One Gillespie event, with the molecule-level parentage of a join."""
-        N, types, tags = self.N, self.types, self.tags
-        j = int(self.cs.searchsorted(u() * self.cs.item(-1)))
-        if u() * (chem.kr * N + chem.kb * self.nl[j]) < chem.kr * N:  # join of type j
-            # its parent: a molecule m present, with weight 1 + beta[j, type_m]
-            c = np.add.accumulate(chem.beta1[j][types[:N]])  # (N,)
-            m = int(c.searchsorted(u() * c.item(-1)))
-            types[N], tags[N] = j, tags[m]
-            np.add(self.PQ, chem.rows[j], out=self.PQ)
-            self.nl[j] += 1
-            self.N = N + 1
-        else:  # one molecule of type j, any of them, leaves
-            idx = np.flatnonzero(types[:N] == j)
-            m = int(idx[int(u() * len(idx))])
-            types[m], tags[m] = types[N - 1], tags[N - 1]  # the last slot fills the gap
-            np.subtract(self.PQ, chem.rows[j], out=self.PQ)
-            self.nl[j] -= 1
-            self.N = N - 1
-
-
-def price_window(chem: Chemistry, pop: list[Assembly], t: float, n_max: int, u: Uniforms,
-                 rng: np.random.Generator) -> tuple[float, tuple]:
-    """Run the Moran population until len(pop) splits; return (time, Price inputs).
-
-    Price inputs: (groups, traits, offspring, offspring_traits), one entry per molecule
-    present at the start (the census), as measures.price.price_equation takes them.
-    """
-    A, h = len(pop), n_max // 2
-    groups = np.concatenate([np.full(a.N, k) for k, a in enumerate(pop)])  # (M,) assembly at census
-    z = chem.power[np.concatenate([a.types[: a.N] for a in pop])]  # (M,) catalytic power
-    start = 0
-    for a in pop:  # every molecule at the census is its own tag
-        a.tags[: a.N] = np.arange(start, start + a.N)
-        start += a.N
-    times = np.array([a.t_next for a in pop])  # (A,) each assembly's next event
-    for _ in range(A):
-        while True:  # events, earliest first, until some assembly reaches n_max
-            k = int(times.argmin())
-            a = pop[k]
-            t = a.t_next
-            if t == math.inf:
-                raise RuntimeError("every assembly lost all its molecules: lower kb or raise kf")
-            a.event(chem, u)
-            if a.N == n_max:
-                break
-            a.schedule(t, u())
-            times[k] = a.t_next
-        # split: one half stays in slot k, the other replaces a random other assembly
-        perm = rng.permutation(n_max)
-        r = int(rng.integers(A - 1))
-        r += r >= k
-        for slot, half in ((k, perm[:h]), (r, perm[h:])):
-            pop[slot] = Assembly(chem, a.types[half], a.tags[half], n_max)
-            pop[slot].schedule(t, u())
-            times[slot] = pop[slot].t_next
-    # end census: whom each molecule now present descends from
-    tags = np.concatenate([a.tags[: a.N] for a in pop])
-    zs = chem.power[np.concatenate([a.types[: a.N] for a in pop])]
-    w = np.bincount(tags, minlength=len(z)).astype(float)  # (M,) offspring per census molecule
-    z_off = np.bincount(tags, weights=zs, minlength=len(z)) / np.maximum(w, 1)
-    z_off[w == 0] = np.nan  # no offspring: no offspring trait
-    return t, (groups, z, w, z_off)
-
-
 # -- run -----------------------------------------------------------------------------------
 PRICE_TERMS = ("total", "between", "within", "within_selection", "transmission", "residual")
 
@@ -300,21 +225,36 @@ def run(cfg: GardConfig, rec) -> None:
         rec.log(g, **{"gard/events": ev, "gard/time": t, "gard/richness": int(np.count_nonzero(comp))})
     H = consecutive_similarity(comps)  # (G-1,)
     nd = non_drift(comps, cfg.threshold)  # (G,)
-    ct = find_compotypes(comps, cfg.threshold, seed=cfg.seed)
+    # both rules every run, so a sweep can compare them; the config's rule labels the generations
+    cts = {rule: find_compotypes(comps, cfg.threshold, seed=cfg.seed, k_max=cfg.max_compotypes, rule=rule)
+           for rule in ("silhouette", "threshold")}
+    ct = cts[cfg.compotype_rule]
     steps = np.arange(cfg.generations)
     rec.log_many("gard/similarity", steps[1:], H)
     rec.log_many("gard/non_drift", steps, nd)
     rec.log_many("gard/compotype", steps, ct.labels)
     rec.artefact("compositions", comps)
     rec.artefact("compotype_centroids", ct.centroids)
-    rec.summarize(
-        mean_similarity=float(H.mean()), similar_fraction=float((H > cfg.threshold).mean()),
-        non_drift_fraction=float(nd.mean()), n_compotypes=ct.k, compotype_sizes=ct.sizes,
-        compotype_coherence=ct.coherence, events_per_generation=float(events.mean()),
+    # the first eight numbers are the ones `emergelab run/sweep` print per run (its closing table)
+    head = dict(
+        mean_similarity=float(H.mean()), non_drift_fraction=float(nd.mean()),
+        n_compotypes_silhouette=cts["silhouette"].k, n_compotypes_threshold=cts["threshold"].k,
+        # locked (1/0): the lineage (almost) never drifts: >= 95% non-drift generations, it stays
+        # in the compotype it first falls into. Its assemblies then look alike, so selection
+        # between them has little to act on (docs/worlds/gard.md, seed table)
+        locked=int(nd.mean() >= 0.95),
     )
+    rest = dict(
+        n_compotypes=ct.k, similar_fraction=float((H > cfg.threshold).mean()), compotype_sizes=ct.sizes,
+        compotype_coherence=ct.coherence, compotype_silhouette=ct.silhouette,
+        largest_compotype_fraction=float(ct.sizes[0] / cfg.generations) if ct.k else 0.0,
+        events_per_generation=float(events.mean()),
+    )
+    rec.summarize(**head)
 
     # 2. the Moran population: multilevel Price equation per window
     if cfg.price_windows == 0:
+        rec.summarize(**rest)
         return
     u = Uniforms(rng)
     pop = []
@@ -324,22 +264,26 @@ def run(cfg: GardConfig, rec) -> None:
         pop[-1].schedule(0.0, u())
     t, rows = 0.0, []
     for win in range(cfg.price_burn_in + cfg.price_windows):
-        t, inputs = price_window(chem, pop, t, cfg.n_max, u, rng)
+        t, inputs, reseeds = price_window(chem, pop, t, cfg.n_max, u, rng,
+                                          cfg.seed_molecules if cfg.reseed else 0)
         if win < cfg.price_burn_in:
             continue
         p = price_equation(*inputs)
         rows.append({"window": win - cfg.price_burn_in, "time": t, "trait": p.z_bar, "w_bar": p.w_bar,
-                     **{k: getattr(p, k) for k in PRICE_TERMS}})
-        rec.log(win - cfg.price_burn_in, **{f"price/{k}": rows[-1][k] for k in ("trait", *PRICE_TERMS)})
+                     **{k: getattr(p, k) for k in PRICE_TERMS}, "reseeded": reseeds,
+                     "alive": sum(a.N > 0 for a in pop)})
+        rec.log(win - cfg.price_burn_in,
+                **{f"price/{k}": rows[-1][k] for k in ("trait", *PRICE_TERMS, "reseeded", "alive")})
     import pandas as pd  # lazily: listing the worlds stays instant
 
     df = pd.DataFrame(rows)
     rec.artefact("price", df)
     rec.summarize(
-        **{f"price_{k}": float(df[k].mean()) for k in PRICE_TERMS if k != "residual"},
-        price_residual_max=float(df["residual"].abs().max()),
         price_between_positive_fraction=float((df["between"] > 0).mean()),
+        **{f"price_{k}": float(df[k].mean()) for k in PRICE_TERMS if k != "residual"}, **rest,
+        price_residual_max=float(df["residual"].abs().max()),
         price_trait=float(df["trait"].mean()), price_windows=len(df),
+        price_reseeded=int(df["reseeded"].sum()), price_alive_min=int(df["alive"].min()),
     )
 
 
@@ -363,13 +307,19 @@ register(World(
     config=GardConfig,
     run=run,
     presets={
-        "paper": {},
-        "quick": {"generations": 1000, "price_windows": 10, "price_burn_in": 2, "n_assemblies": 12},
+        # the authors' MATLAB code (tgs_parameters_v10.m, tgs_agard_v10.m, tgs_acluster.m,
+        # population_gard_nmin_v10.m): the defaults, spelled out
+        "paper": {"seed_molecules": 50, "generations": 500, "compotype_rule": "silhouette", "reseed": True},
+        # the lab's earlier choices (SCIENCE C2's checked signature is at 2,000 generations)
+        "lab": {"seed_molecules": 10, "generations": 2000, "compotype_rule": "threshold", "reseed": False},
+        "quick": {"price_windows": 10, "price_burn_in": 2, "n_assemblies": 12},
         "tiny": {"generations": 60, "price_windows": 2, "price_burn_in": 1, "n_assemblies": 4},
     },
     watch=("gard/similarity",),
     summarize=summarize,
     look_for="gard/similarity sits near 1 for long stretches (a compotype is inherited), broken by "
-             "drops when the lineage drifts to another composition; non_drift_fraction and "
-             "n_compotypes in the summary; price_between > 0: assemblies rich in catalysts split more.",
+             "drops when the lineage drifts to another composition; non_drift_fraction and the "
+             "compotype counts under both rules in the summary; price_between > 0 in most windows: "
+             "assemblies rich in catalysts split more, unless the chemistry is locked into one "
+             "compotype (locked=1), where its sign is a coin toss.",
 ))
