@@ -33,7 +33,7 @@ QUICK = {
     "gard_speed": ["--generations", "300", "--plain-generations", "50"],
     "grokking_speed": ["--epochs", "100", "--repeats", "1"],
     "llm_local": ["--quick"],
-    "sorting_speed": ["--seeds", "3", "--repeats", "2", "--plain-seeds", "1"],
+    "sorting_speed": ["--quick"],
     "store_ingest": ["--steps", "5000", "--repeat", "2"],
     "sweep_overhead": ["--runs", "12", "--repeats", "1", "--no-ray"],
     "topsim_speed": ["--n", "300"],
