@@ -22,13 +22,19 @@ def test_tiny_logs_everything():
     rec = _run()
     names = set(rec.names)
     assert {"train/loss", "eval/loss", "icl/score", "probe/prefix_match_max_l1", "probe/prev_token_max_l0"} <= names
-    assert {f"probe/prefix_match_l{l}h{h}" for l in (0, 1) for h in (0, 1)} <= names
+    assert {f"probe/{m}_l{l}h{h}" for m in ("prefix_match", "prefix_match_last", "novel_period")
+            for l in (0, 1) for h in (0, 1)} <= names
+    assert {f"probe/{m}_max_l{l}" for m in ("prefix_match_last", "novel_period") for l in (0, 1)} <= names
+    for l in (0, 1):  # Olsson's last-copy definition is never above the every-copy one
+        last, every = rec.series(f"probe/prefix_match_last_max_l{l}")[1], rec.series(f"probe/prefix_match_max_l{l}")[1]
+        assert np.all(last <= every + 1e-6)
     assert rec.series("eval/loss")[0].tolist() == [0, 2, 4, 6]
     assert rec.series("train/loss")[0].tolist() == [0, 2, 4]  # no training batch at the last step
     for name, v in _all(rec).items():
         assert np.all(np.isfinite(v)), name
     s = rec.summary
-    assert {"phase_change_step", "induction_step", "final_icl_score", "final_prefix_match_max_l1"} <= set(s)
+    assert {"phase_change_step", "induction_step", "final_icl_score", "final_prefix_match_max_l1",
+            "final_prefix_match_last_max_l1", "final_novel_period_max_l1", "novel_period_step"} <= set(s)
     assert s["steps"] == 6
 
 
@@ -43,6 +49,7 @@ def test_clamps_pin_the_patterns():
     rec = _run(clamp_prev=("0.0",), clamp_induction=("1.1",))
     assert np.allclose(rec.series("probe/prev_token_l0h0")[1], 1.0)
     assert np.allclose(rec.series("probe/prefix_match_l1h1")[1], 1.0)  # ideal induction head scores 1
+    assert np.allclose(rec.series("probe/novel_period_l1h1")[1], 1.0)  # ... on the unseen period too
     later = _run(clamp_prev=("0.0",), clamp_from=4)
     steps, v = later.series("probe/prev_token_l0h0")
     assert np.all(v[steps < 4] < 0.99) and np.allclose(v[steps >= 4], 1.0)
@@ -68,7 +75,29 @@ def test_fewshot_labels_are_copyable():
         assert all(len(set(lab[b][ex[b] == e].tolist())) == 1 for e in ex[b].unique())
 
 
-@pytest.mark.parametrize("bad", [{"seq_len": 15}, {"ablate": ("2.0",)}, {"ablate": ("x",)}, {"clamp_prev": ("0.5",)},
+def test_novel_period_batch_is_its_own_stream():
+    """Changing the novel period changes only probe/novel_period_*: its batch has its own seed."""
+    a, b = _all(_run()), _all(_run(novel_period=3))  # tiny: seq_len 16, training periods 4..8, default 9
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a if "novel_period" not in k)
+    assert not np.array_equal(a["probe/novel_period_l1h0"], b["probe/novel_period_l1h0"])
+
+
+def test_summary_novel_period_step_reads_the_last_layer():
+    import pandas as pd
+
+    from emergelab.worlds.induction_heads import summarize
+
+    steps = np.arange(0, 100, 10)
+    late = (steps >= 60).astype(float)
+    df = pd.DataFrame({"probe/novel_period_max_l2": late, "probe/novel_period_max_l10": (steps >= 30) * 1.0,
+                       "probe/prefix_match_max_l10": late}, index=steps)
+    out = summarize(df)
+    assert out["novel_period_step"] == 30 and out["induction_step"] == 60  # l10, not l2 (string order)
+
+
+@pytest.mark.parametrize("bad", [{"novel_period": 6}, {"novel_period": 16}, {"novel_period": 1},  # tiny: 4..8 trained
+                                 {"seq_len": 15}, {"ablate": ("2.0",)}, {"ablate": ("x",)}, {"clamp_prev": ("0.5",)},
                                  {"clamp_induction": ("0.0",)}, {"ablate": ("0.0",), "clamp_prev": ("0.0",)},
                                  {"d_model": 15}, {"lr": 0.0}, {"task": "nope"}, {"steps": 0}])
 def test_bad_config_is_a_clear_error(bad):

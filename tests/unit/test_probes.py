@@ -47,6 +47,123 @@ def test_perfect_induction_pattern_scores_one_uniform_scores_low():
     assert P.prefix_matching_score(previous_pattern(3, 1, x.shape[1]), x).item() < 0.1
 
 
+def offset_pattern(B, T, k):
+    """A positional head: query t attends t - k + 1 (right after the copy one period k back on
+    sequences of period k), itself where that is before 0. It reads no token."""
+    p = torch.zeros(B, 1, T, T)
+    t = torch.arange(T)
+    p[:, 0, t, torch.where(t >= k - 1, t - k + 1, t)] = 1
+    return p
+
+
+def copies_pattern(tokens, which):
+    """Ideal induction head over the successors of every earlier copy (uniform, like the world's
+    clamp_induction) or only of the last one (Olsson et al.); itself where there is no copy."""
+    B, T = tokens.shape
+    tgt = P._prefix_targets(tokens, which).float()  # (B, T, T)
+    tgt = torch.where(tgt.sum(-1, keepdim=True) == 0, torch.eye(T).expand(B, T, T), tgt)
+    return (tgt / tgt.sum(-1, keepdim=True))[:, None]  # (B, 1, T, T)
+
+
+def test_prefix_matching_all_versus_last_copy_by_hand():
+    """t:     0 1 2 3 4 5 6
+    token: a b a c a b x     query 4 (a) has copies at 0 and 2 -> targets 1 and 3 (last: 3);
+    query 2 (a): copy 0 -> target 1; query 5 (b): copy 1 -> target 2. Other queries: no copy."""
+    x = torch.tensor([[0, 1, 0, 2, 0, 1, 3]])
+    p = torch.zeros(1, 2, 7, 7)
+    p[0, :, torch.arange(7), torch.arange(7)] = 1  # park everything on itself
+    p[0, 0, 4] = 0
+    p[0, 0, 4, 1] = 1  # head 0: query 4 reads the successor of its *first* copy
+    p[0, 1, 4] = 0
+    p[0, 1, 4, 3] = 1  # head 1: ... of its most recent copy
+    p[0, :, 2] = 0
+    p[0, :, 2, 1] = 1  # both: query 2 right
+    # queries 2, 4, 5 count; query 5 sits on itself (not 2) in both heads
+    assert P.prefix_matching_score(p, x).tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert P.prefix_matching_score(p, x, which="last").tolist() == pytest.approx([1 / 3, 2 / 3])
+    with pytest.raises(UserError, match="which must be one of"):
+        P.prefix_matching_score(p, x, which="first")
+
+
+def test_last_is_never_above_all_and_neither_flags_a_fixed_offset():
+    """On repeated sequences with chance repeats inside the prefix (vocab 8, prefix 8): the
+    uniform-over-copies ideal scores 1 under "all" but less under "last"; Olsson's last-copy
+    ideal scores 1 under both; a fixed-offset head scores high under both - prefix matching on
+    the training period cannot tell it from induction."""
+    g = torch.Generator().manual_seed(0)
+    half = torch.randint(0, 8, (16, 8), generator=g)
+    x = torch.cat([half, half], 1)  # (16, 16), period 8
+    uni, last, off = copies_pattern(x, "all"), copies_pattern(x, "last"), offset_pattern(16, 16, 8)
+    for pat in (uni, last, off, uniform_causal(16, 1, 16)):
+        assert P.prefix_matching_score(pat, x, "last") <= P.prefix_matching_score(pat, x, "all") + 1e-6
+    assert P.prefix_matching_score(uni, x).item() == pytest.approx(1.0)
+    assert P.prefix_matching_score(uni, x, "last").item() < 0.9
+    assert P.prefix_matching_score(last, x, "last").item() == pytest.approx(1.0)
+    assert P.prefix_matching_score(off, x).item() > 0.7
+    # where every token has at most one earlier copy the two definitions agree
+    y = repeated_tokens()  # distinct tokens in the prefix: at most one earlier copy
+    for pat in (induction_pattern(y), uniform_causal(3, 2, 16), offset_pattern(3, 16, 8)):
+        assert torch.allclose(P.prefix_matching_score(pat, y, "last"), P.prefix_matching_score(pat, y, "all"))
+
+
+def test_periodic_tokens():
+    x = P.periodic_tokens(5, 20, 7, 50, torch.Generator().manual_seed(1))
+    assert x.shape == (5, 20) and x.dtype == torch.long and ((x >= 0) & (x < 50)).all()
+    assert torch.equal(x[:, 7:], x[:, :-7])
+    assert all(len(set(r[:7].tolist())) == 7 for r in x)  # distinct within a period (vocab >= period)
+    assert torch.equal(x, P.periodic_tokens(5, 20, 7, 50, torch.Generator().manual_seed(1)))
+    assert not torch.equal(x, P.periodic_tokens(5, 20, 7, 50, torch.Generator().manual_seed(2)))
+    small = P.periodic_tokens(3, 12, 5, 3, torch.Generator().manual_seed(0))  # vocab < period: repeats allowed
+    assert torch.equal(small[:, 5:], small[:, :-5]) and small.max() < 3
+    for bad in ((0, 20, 7, 50), (5, 20, 20, 50), (5, 20, 0, 50), (5, 20, 7, 1)):
+        with pytest.raises(UserError, match="periodic_tokens needs"):
+            P.periodic_tokens(*bad)
+
+
+@pytest.mark.parametrize("period", [5, 7, 9, 17])
+def test_novel_period_separates_induction_from_a_fixed_offset(period):
+    """Trained period 16 (T = 32): a head fixed at offset 16 is a perfect 'induction head' on
+    period-16 data but scores 0 on any period that does not divide 16; induction heads of
+    either kind score 1 under "all"."""
+    B, T = 8, 32
+    x = P.periodic_tokens(B, T, period, 64, torch.Generator().manual_seed(period))
+    off = offset_pattern(B, T, 16)
+    assert P.novel_period_score(off, x, period).item() == pytest.approx(0.0)
+    assert P.novel_period_score(off, x, period, which="last").item() == pytest.approx(0.0)
+    assert P.novel_period_score(copies_pattern(x, "all"), x, period).item() == pytest.approx(1.0)
+    assert P.novel_period_score(copies_pattern(x, "last"), x, period, "last").item() == pytest.approx(1.0)
+    u = P.novel_period_score(uniform_causal(B, 2, T), x, period)
+    assert u.shape == (2,) and (u < 0.5).all()
+    train = P.periodic_tokens(B, T, 16, 64, torch.Generator().manual_seed(0))
+    assert P.novel_period_score(off, train, 16).item() == pytest.approx(1.0)  # the blind spot it closes
+
+
+def test_novel_period_leaves_out_the_first_period():
+    """vocab < period: chance copies inside the first period are not scored."""
+    x = torch.tensor([[0, 1, 0, 2, 0, 1, 0, 2]])  # period 4, token 0 repeats inside the period
+    p = torch.zeros(1, 1, 8, 8)
+    p[0, 0, torch.arange(8), torch.arange(8)] = 1  # all on itself: never a target here
+    p[0, 0, 2] = 0
+    p[0, 0, 2, 1] = 1  # query 2 right (first period, not scored)
+    assert P.prefix_matching_score(p, x).item() > 0
+    assert P.novel_period_score(p, x, 4).item() == 0.0
+    p[0, 0, 5] = 0
+    p[0, 0, 5, 2] = 1  # query 5 (b, copy at 1): right, one of queries 4..7
+    assert P.novel_period_score(p, x, 4).item() == pytest.approx(1 / 4)
+
+
+def test_novel_period_bad_input():
+    x = P.periodic_tokens(2, 10, 3, 20, torch.Generator().manual_seed(0))
+    pat = uniform_causal(2, 1, 10)
+    with pytest.raises(UserError, match="do not repeat with period 4"):
+        P.novel_period_score(pat, x, 4)
+    for bad in (0, 10, 2.5, True):
+        with pytest.raises(UserError, match="period must be an int"):
+            P.novel_period_score(pat, x, bad)
+    with pytest.raises(UserError, match=r"tokens must be \(B, T\)"):
+        P.novel_period_score(pat, x[:1], 3)
+
+
 def test_previous_token_pattern_scores_one():
     assert torch.allclose(P.previous_token_score(previous_pattern(2, 3, 7)), torch.ones(3))
     T = 7
@@ -114,7 +231,9 @@ def net():
 
 def test_model_wrappers_shapes_and_ranges(net):
     x = repeated_tokens()
-    for f in (P.prefix_matching_scores, P.previous_token_scores):
+    for f in (P.prefix_matching_scores, P.previous_token_scores,
+              lambda m, t: P.prefix_matching_scores(m, t, "last"),
+              lambda m, t: P.novel_period_scores(m, P.periodic_tokens(3, 16, 5, 50), 5)):
         s = f(net, x)
         assert s.shape == (2, 2) and ((s >= 0) & (s <= 1)).all()
     assert P.induction_strengths(net, x, 3, 5, 15).shape == (2, 2)

@@ -2,10 +2,17 @@
 activations), as pure functions of tensors plus thin wrappers that run a model.
 
 Pure functions (pattern = attention weights (B, H, T, T), query t on dim -2, key s on dim -1):
-    prefix_matching_score(pattern, tokens)  -> (H,)  attention from t to s+1 where
-        tokens[s] == tokens[t], s < t, over total attention; queries with no earlier copy of
-        their token are left out. A perfect induction head on a repeated random sequence
-        scores 1 (Olsson et al. 2022).
+    prefix_matching_score(pattern, tokens, which="all") -> (H,)  attention from t to s+1
+        where tokens[s] == tokens[t], s < t, over total attention; queries with no earlier
+        copy of their token are left out. which="all": every earlier copy s (SCIENCE A2, the
+        default); which="last": only the most recent one (Olsson et al. 2022). A perfect
+        induction head on a repeated random sequence scores 1.
+    periodic_tokens(batch, seq_len, period, vocab, generator) -> (B, T)  random tokens that
+        repeat with `period` (distinct within a period when vocab >= period)
+    novel_period_score(pattern, tokens, period, which="all") -> (H,)  prefix matching on
+        tokens repeating with a period the model was not trained on, queries t >= period:
+        an induction head (content) keeps its score, a head that attends at a fixed
+        positional offset (the training period) drops to ~0.
     previous_token_score(pattern)           -> (H,)  mean share of attention on t-1 (t >= 1)
     induction_strength(pattern, correct_pos, wrong_pos, query_pos) -> (H,)  attention from the
         query to the label after the correct exemplar minus to the label after the wrong
@@ -23,7 +30,8 @@ Pure functions (pattern = attention weights (B, H, T, T), query t on dim -2, key
 Wrappers (any model whose forward accepts `cache=` and fills the hook names of
 emergelab.nn.transformer; they run under no_grad and return per-layer tensors):
     run_with_cache(model, tokens) -> (logits, cache)
-    prefix_matching_scores(model, tokens) -> (L, H);  previous_token_scores(model, tokens) -> (L, H)
+    prefix_matching_scores(model, tokens, which) -> (L, H);  previous_token_scores(model, tokens) -> (L, H)
+    novel_period_scores(model, tokens, period, which) -> (L, H)
     induction_strengths(model, tokens, correct_pos, wrong_pos, query_pos) -> (L, H)
     loss_per_position(logits, targets) -> (B, T);  model_icl_score(model, tokens, targets, ...)
     copying_scores(model) -> (L, H)   needs model.W_E, model.W_U and model.ov(layer)
@@ -31,6 +39,8 @@ emergelab.nn.transformer; they run under no_grad and return per-layer tensors):
 """
 
 from __future__ import annotations
+
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +55,12 @@ def _check_pattern(pattern: torch.Tensor) -> tuple[int, int, int]:
     return B, H, T
 
 
+def _check_tokens(pattern: torch.Tensor, tokens: torch.Tensor) -> None:
+    B, H, T = _check_pattern(pattern)
+    if tokens.shape != (B, T):
+        raise UserError(f"tokens must be (B, T) = {(B, T)}, got {tuple(tokens.shape)}")
+
+
 def _row_share(pattern: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Share of each query row's attention that lands on `mask`: (B, H, T)."""
     total = pattern.sum(-1).clamp_min(1e-12)  # softmax rows sum to 1; hand-built ones may not
@@ -54,25 +70,97 @@ def _row_share(pattern: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # -- pure functions --------------------------------------------------------------------
 
 
-def prefix_matching_score(pattern: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+PREFIX_MATCHING = ("all", "last")  # the two definitions prefix_matching_score offers
+
+
+def prefix_matching_score(pattern: torch.Tensor, tokens: torch.Tensor, which: str = "all") -> torch.Tensor:
     """(B, H, T, T), (B, T) -> (H,): mean share of attention from t on the tokens right after
-    earlier copies of tokens[t]. Queries with no earlier copy don't count."""
-    B, H, T = _check_pattern(pattern)
-    if tokens.shape != (B, T):
-        raise UserError(f"tokens must be (B, T) = {(B, T)}, got {tuple(tokens.shape)}")
-    tokens = tokens.to(pattern.device)
-    same = tokens[:, :, None] == tokens[:, None, :]  # (B, T, T): same[b, t, s] = tok[t] == tok[s]
-    earlier = torch.ones(T, T, dtype=torch.bool, device=pattern.device).tril(-1)  # s < t
-    src = same & earlier  # (B, T, s): earlier copies of the query token
-    # the target of copy s is key s + 1 (it is still <= t because s < t)
-    target = torch.zeros_like(src)
-    target[:, :, 1:] = src[:, :, :-1]  # (B, T, T)
+    earlier copies of tokens[t]. Queries with no earlier copy don't count.
+
+    which="all" (default): the targets are the successors of *every* earlier copy. This is
+    SCIENCE A2's definition ("attention mass on position j where token[j-1] == token[i]"), the
+    one the induction_heads world's ideal pattern (clamp_induction: uniform over those
+    successors) scores 1 on, and the one its logged `probe/prefix_match_*` numbers have
+    always meant. A head that spreads over several copies is still doing induction.
+    which="last": only the successor of the most recent earlier copy, as Olsson et al. (2022)
+    score it on repeated random tokens. It is never above "all" (a subset of the targets,
+    the same queries); the two agree when every token has at most one earlier copy.
+    """
+    _check_tokens(pattern, tokens)
+    return _prefix_matching(pattern, tokens, which, first_query=0)
+
+
+def _prefix_matching(pattern: torch.Tensor, tokens: torch.Tensor, which: str, first_query: int) -> torch.Tensor:
+    """prefix_matching_score over the queries t >= first_query (shapes already checked)."""
+    if which not in PREFIX_MATCHING:
+        raise UserError(f"which must be one of {PREFIX_MATCHING}, got {which!r}")
+    target = _prefix_targets(tokens.to(pattern.device), which)  # (B, T, T)
     share = _row_share(pattern, target[:, None].to(pattern.dtype))  # (B, H, T)
-    valid = target.any(-1)[:, None].expand_as(share)  # (B, H, T)
+    valid = target.any(-1)  # (B, T)
+    valid[:, :first_query] = False
+    valid = valid[:, None].expand_as(share)  # (B, H, T)
     n = valid.sum(dim=(0, 2))  # (H,)
     if int(n[0]) == 0:
         raise UserError("no token repeats in `tokens`: prefix matching needs repeated sequences")
     return (share * valid).sum(dim=(0, 2)) / n
+
+
+def _prefix_targets(tokens: torch.Tensor, which: str) -> torch.Tensor:
+    """(B, T) -> (B, T, T) bool: target[b, t, s + 1] where s < t is an earlier copy of tokens[b, t]
+    (every copy, or only the latest for which="last")."""
+    B, T = tokens.shape
+    same = tokens[:, :, None] == tokens[:, None, :]  # (B, T, T): same[b, t, s] = tok[t] == tok[s]
+    earlier = torch.ones(T, T, dtype=torch.bool, device=tokens.device).tril(-1)  # s < t
+    src = same & earlier  # (B, T, s): earlier copies of the query token
+    if which == "last":
+        # the largest s with src[b, t, s]: argmax of s+1 on the copies (rows without a copy
+        # give index 0 and are masked out again by src.any)
+        pos = torch.arange(1, T + 1, device=tokens.device)  # (T,)
+        last = (src * pos).argmax(-1)  # (B, T)
+        src = F.one_hot(last, T).bool() & src.any(-1, keepdim=True)  # (B, T, T)
+    # the target of copy s is key s + 1 (it is still <= t because s < t)
+    target = torch.zeros_like(src)
+    target[:, :, 1:] = src[:, :, :-1]  # (B, T, T)
+    return target
+
+
+def periodic_tokens(batch: int, seq_len: int, period: int, vocab: int,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """(batch, seq_len) int64: random tokens repeating with `period` (token t = token t mod period).
+
+    Within a period the tokens are distinct when vocab >= period (a random permutation's
+    first `period` entries), so the only earlier copies are the structural ones t - m*period
+    and "all" and "last" prefix matching differ only by how many periods came before."""
+    if not (batch >= 1 and 1 <= period < seq_len and vocab >= 2):
+        raise UserError(f"periodic_tokens needs batch >= 1, 1 <= period < seq_len and vocab >= 2 "
+                        f"(got batch={batch}, period={period}, seq_len={seq_len}, vocab={vocab})")
+    if vocab >= period:
+        block = torch.rand(batch, vocab, generator=generator).argsort(1)[:, :period]  # (B, P) distinct
+    else:
+        block = torch.randint(0, vocab, (batch, period), generator=generator)  # (B, P) with repeats
+    return block[:, torch.arange(seq_len) % period]  # (B, T)
+
+
+def novel_period_score(pattern: torch.Tensor, tokens: torch.Tensor, period: int, which: str = "all") -> torch.Tensor:
+    """(B, H, T, T), (B, T) tokens repeating with `period` -> (H,): prefix_matching_score over
+    the queries t >= period, i.e. those whose copy one period back exists.
+
+    Why: on sequences that repeat with the training period, a head that simply attends a fixed
+    number of positions back (period - 1, learnable from positional embeddings alone) scores
+    like an induction head. Choose `period` so that it is not a training period and does not
+    divide the offsets a positional head could have learned (a period above them is safest):
+    an induction head matches content and keeps its score; a fixed-offset head lands on
+    tokens that follow no copy and scores ~0. Build the tokens with periodic_tokens.
+    """
+    _check_tokens(pattern, tokens)
+    T = tokens.shape[1]
+    if isinstance(period, bool) or not (isinstance(period, numbers.Integral) and 1 <= period < T):
+        raise UserError(f"period must be an int in [1, {T}) (the sequence length), got {period!r}")
+    if not torch.equal(tokens[:, period:], tokens[:, :-period]):
+        raise UserError(f"tokens do not repeat with period {period}: build them with periodic_tokens")
+    # queries in the first period have no structural copy (only accidental ones when
+    # vocab < period): they would measure something else, so they are left out
+    return _prefix_matching(pattern, tokens, which, first_query=int(period))
 
 
 def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
@@ -179,10 +267,16 @@ def _per_layer(cache: dict, suffix: str) -> list[torch.Tensor]:
     return out
 
 
-def prefix_matching_scores(model, tokens: torch.Tensor) -> torch.Tensor:
+def prefix_matching_scores(model, tokens: torch.Tensor, which: str = "all") -> torch.Tensor:
     """(L, H) prefix-matching score of every head on `tokens` (use repeated random sequences)."""
     _, cache = run_with_cache(model, tokens)
-    return torch.stack([prefix_matching_score(p, tokens) for p in _per_layer(cache, "attn.pattern")])
+    return torch.stack([prefix_matching_score(p, tokens, which) for p in _per_layer(cache, "attn.pattern")])
+
+
+def novel_period_scores(model, tokens: torch.Tensor, period: int, which: str = "all") -> torch.Tensor:
+    """(L, H) novel_period_score of every head on periodic_tokens(..., period, ...)."""
+    _, cache = run_with_cache(model, tokens)
+    return torch.stack([novel_period_score(p, tokens, period, which) for p in _per_layer(cache, "attn.pattern")])
 
 
 def previous_token_scores(model, tokens: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,20 @@ on a fixed held-out batch of repeated sequences (k = seq_len/2):
     icl/score                  loss on the last 10% of positions minus the first 10%
                                (negative: later tokens are cheaper, learned in context)
     probe/prefix_match_max_l{l}, probe/prev_token_max_l{l}   max over heads of layer l
-    probe/prefix_match_l{l}h{h}, probe/prev_token_l{l}h{h}   per head (per_head_probes)
+                               (prefix matching over every earlier copy, SCIENCE A2)
+    probe/prefix_match_last_max_l{l}   the same with Olsson et al.'s definition: only the
+                               most recent earlier copy (never above prefix_match)
+    probe/prefix_match_l{l}h{h}, probe/prefix_match_last_l{l}h{h}, probe/prev_token_l{l}h{h}
+                               per head (per_head_probes)
+and on a third fixed held-out batch of random tokens repeating with `novel_period` (not a
+training period; its own seeded generator):
+    probe/novel_period_max_l{l}   max over heads of layer l of measures.probes.novel_period_score:
+                               prefix matching on that period. The eval batch above repeats
+                               with period seq_len/2, where a head that attends a fixed
+                               seq_len/2 - 1 positions back scores like an induction head
+                               (0.91 vs 1.00 for hand-built heads); here it scores 0 and a
+                               true induction head keeps its score
+    probe/novel_period_l{l}h{h}  per head (per_head_probes)
 and on a second fixed held-out batch of few-shot sequences (its own seeded generator;
 whatever `task` trains on; `fewshot_eval_batch=0` switches it off), see `_fewshot_eval`:
     fewshot/acc                accuracy of the argmax prediction of the label at every label
@@ -47,7 +60,8 @@ whatever `task` trains on; `fewshot_eval_batch=0` switches it off), see `_fewsho
     probe/induction_strength_l{l}h{h}   per head (per_head_probes)
 Summary: phase_change_step (midpoint of the largest loss drop of at least 10 %, detect_transitions on
 eval/loss), induction_step (sustained first crossing of prefix_match_max_l1 >= 0.5),
-fewshot_step (sustained first crossing of fewshot/acc >= 0.5), finals.
+novel_period_step (the same for novel_period_max of the last layer), fewshot_step (sustained
+first crossing of fewshot/acc >= 0.5), finals.
 """
 
 from __future__ import annotations
@@ -77,6 +91,8 @@ class InductionHeadsConfig:
     eval_batch: int = param(64, "held-out repeated sequences for the probes")
     fewshot_eval_batch: int = param(64, "held-out few-shot sequences for fewshot/* and induction strength (0: none)")
     per_head_probes: bool = param(True, "also log probe/*_l{l}h{h} for every head")
+    novel_period: int = param(0, "period of the held-out batch for probe/novel_period_* (outside the "
+                                 "training periods seq_len/4..seq_len/2); 0: seq_len/2 + 1")
     ablate: tuple[str, ...] = param((), "heads 'layer.head' whose output is zeroed (e.g. 0.0,0.1)")
     ablate_from: int = param(0, "step from which the ablation applies")
     clamp_prev: tuple[str, ...] = param((), "heads 'layer.head' whose attention is pinned to the previous token")
@@ -107,7 +123,17 @@ class InductionHeadsConfig:
             raise ValueError("a head may appear only once across ablate, clamp_prev and clamp_induction")
         if any(layer == 0 for layer, _ in map(lambda s: _head(s, self.n_layers, self.n_heads), self.clamp_induction)):
             raise ValueError("clamp_induction needs a head in layer >= 1 (layer 0 sees no previous-token info)")
+        lo, hi = self.seq_len // 4, self.seq_len // 2  # the training periods (see _batch)
+        p = self.novel_period
+        if p and not (2 <= p < self.seq_len and not lo <= p <= hi):
+            raise ValueError(f"novel_period must be 0 (auto) or in [2, seq_len={self.seq_len}) outside the "
+                             f"training periods {lo}..{hi}, got {p}")
         check_device(self.device)
+
+    @property
+    def probe_period(self) -> int:
+        """The novel period in use: just above the longest training period unless set."""
+        return self.novel_period or self.seq_len // 2 + 1
 
 
 def _head(spec: str, n_layers: int, n_heads: int) -> tuple[int, int]:
@@ -235,8 +261,8 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
     import torch
     import torch.nn.functional as F
 
-    from emergelab.measures.probes import (icl_score, induction_strength, loss_per_position, prefix_matching_score,
-                                           previous_token_score)
+    from emergelab.measures.probes import (icl_score, induction_strength, loss_per_position, novel_period_score,
+                                           periodic_tokens, prefix_matching_score, previous_token_score)
     from emergelab.nn.transformer import Transformer, TransformerConfig
 
     device = torch.device(cfg.device)
@@ -250,6 +276,9 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
     if cfg.fewshot_eval_batch:  # (Bf, T) tokens, (Bf,) query/correct/wrong positions, (Bf, T-1) scored
         fs_gen = torch.Generator().manual_seed(cfg.seed + 20_000)  # its own stream, like eval_gen
         fs = [t.to(device) for t in _fewshot_eval(cfg, cfg.fewshot_eval_batch, fs_gen)]
+    nv_gen = torch.Generator().manual_seed(cfg.seed + 30_000)  # novel-period batch: its own stream too
+    period = cfg.probe_period
+    nv = periodic_tokens(cfg.eval_batch, cfg.seq_len, period, cfg.vocab, nv_gen).to(device)  # (Be, T)
     L, H = cfg.n_layers, cfg.n_heads
     tokens_ref: list = [None]  # the batch the induction clamp reads (hooks see only activations)
 
@@ -269,7 +298,13 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                 lpp = loss_per_position(logits[:, :-1], ev[:, 1:])  # (Be, T-1)
                 pats = [cache[f"blocks.{l}.attn.pattern"] for l in range(L)]  # L x (Be, H, T, T)
                 pm = torch.stack([prefix_matching_score(p, ev) for p in pats])  # (L, H)
+                pml = torch.stack([prefix_matching_score(p, ev, which="last") for p in pats])  # (L, H)
                 pt = torch.stack([previous_token_score(p) for p in pats])  # (L, H)
+                tokens_ref[0] = nv
+                cache = {}
+                net(nv, cache=cache, hooks=hooks)  # (Be, T, V) logits unused: only the patterns are read
+                npm = torch.stack([novel_period_score(cache[f"blocks.{l}.attn.pattern"], nv, period)
+                                   for l in range(L)])  # (L, H)
                 if fs is not None:
                     ftok, q, cor, wr, scored = fs
                     tokens_ref[0] = ftok
@@ -286,10 +321,14 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                 vals["train/loss"] = float(loss.detach())
             for l in range(L):
                 vals[f"probe/prefix_match_max_l{l}"] = float(pm[l].max())
+                vals[f"probe/prefix_match_last_max_l{l}"] = float(pml[l].max())
+                vals[f"probe/novel_period_max_l{l}"] = float(npm[l].max())
                 vals[f"probe/prev_token_max_l{l}"] = float(pt[l].max())
                 if cfg.per_head_probes:
                     for h in range(H):
                         vals[f"probe/prefix_match_l{l}h{h}"] = float(pm[l, h])
+                        vals[f"probe/prefix_match_last_l{l}h{h}"] = float(pml[l, h])
+                        vals[f"probe/novel_period_l{l}h{h}"] = float(npm[l, h])
                         vals[f"probe/prev_token_l{l}h{h}"] = float(pt[l, h])
                 if fs is not None:
                     vals[f"probe/induction_strength_max_l{l}"] = float(ist[l].max())
@@ -306,6 +345,9 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
     rec.summarize(**summarize(rec.wide()), steps=cfg.steps, device=str(device),
                   final_eval_loss=vals["eval/loss"], final_icl_score=vals["icl/score"],
                   **{f"final_prefix_match_max_l{l}": vals[f"probe/prefix_match_max_l{l}"] for l in range(L)},
+                  **{f"final_prefix_match_last_max_l{l}": vals[f"probe/prefix_match_last_max_l{l}"]
+                     for l in range(L)},
+                  **{f"final_novel_period_max_l{l}": vals[f"probe/novel_period_max_l{l}"] for l in range(L)},
                   **{f"final_prev_token_max_l{l}": vals[f"probe/prev_token_max_l{l}"] for l in range(L)},
                   **({} if fs is None else {
                       "final_fewshot_acc": vals["fewshot/acc"], "final_fewshot_loss": vals["fewshot/loss"],
@@ -320,12 +362,14 @@ def summarize(curves) -> dict[str, Any]:
     """phase_change_step: midpoint of the largest drop of eval/loss (detect_transitions) that
     removes at least MIN_DROP of its level;
     induction_step: sustained first crossing of the last layer's max prefix-matching >= 0.5;
+    novel_period_step: the same for the last layer's max novel-period score (an induction head
+    that matches content, not a fixed positional offset);
     fewshot_step: sustained first crossing of fewshot/acc >= 0.5 (chance is 1/(vocab/2) for a
     uniform guess among the labels, ~1/n_items for a guess among those in the context)."""
     from emergelab.measures.transitions import detect_transitions, first_crossing
 
     out: dict[str, Any] = {"phase_change_step": None, "phase_change_height": None, "induction_step": None,
-                           "fewshot_step": None}
+                           "novel_period_step": None, "fewshot_step": None}
     if "eval/loss" in curves:
         c = curves["eval/loss"].dropna()
         try:  # needs a minimum number of points; tiny runs simply get None
@@ -338,11 +382,13 @@ def summarize(curves) -> dict[str, Any]:
         if drops:
             big = min(drops, key=lambda t: t.height)
             out["phase_change_step"], out["phase_change_height"] = big.midpoint, big.height
-    pm = sorted(k for k in curves.columns if k.startswith("probe/prefix_match_max_l"))
-    if pm:
-        c = curves[pm[-1]].dropna()
-        if len(c):
-            out["induction_step"] = first_crossing(c.index.to_numpy(), c.to_numpy(), 0.5)
+    for key, prefix in (("induction_step", "probe/prefix_match_max_l"),
+                        ("novel_period_step", "probe/novel_period_max_l")):
+        cols = sorted((k for k in curves.columns if k.startswith(prefix)), key=lambda k: int(k[len(prefix):]))
+        if cols:  # the last layer (numerically: l10 comes after l9)
+            c = curves[cols[-1]].dropna()
+            if len(c):
+                out[key] = first_crossing(c.index.to_numpy(), c.to_numpy(), 0.5)
     if "fewshot/acc" in curves:
         c = curves["fewshot/acc"].dropna()
         if len(c):
@@ -366,7 +412,9 @@ register(World(
     watch=("eval/loss", "probe/prefix_match_max_l1", "fewshot/acc"),
     summarize=summarize,
     look_for="eval/loss sits on a plateau, then drops at phase_change_step while probe/prefix_match_max_l1 "
-             "jumps past 0.5 and icl/score turns clearly negative. On held-out few-shot sequences fewshot/acc "
+             "jumps past 0.5 and icl/score turns clearly negative; probe/novel_period_max_l1 (prefix "
+             "matching on a repeat period never trained on) follows it, so the head matches content, not a "
+             "fixed offset. On held-out few-shot sequences fewshot/acc "
              "(labels predictable only by copying from an earlier exemplar-label pair) jumps from the level of "
              "guessing among the context's labels (~1/n_items) to 0.8-1 at fewshot_step and probe/induction_strength_max_l1 turns clearly positive. "
              "ablate=0.0,0.1,0.2,0.3 (every layer-0 head) removes the drop; clamp_prev=0.0 (a ready "
