@@ -10,7 +10,7 @@ et al. (2002, 2004): counts against an ensemble of degree-preserving randomisati
 z-scores and the normalised significance profile SP_i = z_i / ||z||.
 
 Everything runs on python-igraph's C core; networkx is never needed. igraph draws from
-Python's `random` module, so every randomised call here runs under `_seeded(seed)`, which
+Python's `random` module, so every randomised call here runs under `seeded(seed)`, which
 swaps in a seeded generator and restores the old one.
 
 Inputs: an igraph.Graph, or an edge array of shape (m, 2) of node labels (ints or strings).
@@ -36,7 +36,7 @@ _EXACT_PATHS = 5_000  # nodes up to which all shortest paths are counted; beyond
 
 
 @contextlib.contextmanager
-def _seeded(seed: int):
+def seeded(seed: int):
     ig.set_random_number_generator(random.Random(seed))
     try:
         yield
@@ -116,7 +116,7 @@ def communities(graph, method: str = "leiden", seed: int = 0, resolution: float 
                                         resolution_parameter=resolution, seed=seed)
         raw = np.asarray(part.membership)
     elif method == "louvain":
-        with _seeded(seed):
+        with seeded(seed):
             raw = np.asarray(g.community_multilevel(weights=w, resolution=resolution).membership)
     else:
         raise UserError(f"unknown community method '{method}': use leiden or louvain")
@@ -232,7 +232,7 @@ def motif_profile(graph, size: int = 3, n_random: int = 100, seed: int = 0,
         raise UserError(f"n_random must be >= 2 for a null spread, got {n_random}")
     obs = _counts(g, size)
     null = np.empty((n_random, len(obs)))
-    with _seeded(seed):
+    with seeded(seed):
         for i in range(n_random):  # each randomisation is one C call; the loop is over samples
             r = g.copy()
             r.rewire(n=swaps_per_edge * g.ecount(), allowed_edge_types="simple")
