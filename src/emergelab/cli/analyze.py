@@ -1,5 +1,11 @@
 """`emergelab analyze`: transitions and early-warning signals of a stored run, or of the
-columns of your own CSV file (`--csv`), printed as a table, optionally stored or exported."""
+columns of your own CSV file (`--csv`), printed as a table, optionally stored or exported.
+
+`--column a,b,c` (a comma list in one --column) analyzes those columns jointly: the Kendall tau
+trend of the leading eigenvalue of their rolling covariance and of its share of the variance
+(measures/ews_multi.py), with a block-bootstrap interval. Repeated `--column a --column b`
+still analyzes each column on its own. A CSV column whose own name has a comma is taken as that
+column."""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ def analyze(
                                      "[default: the world's pairs, e.g. val/loss before val/acc's jump]."),
     at: Optional[str] = typer.Option(None, "--at", help="Time the transitions by this metric instead of by each --metric."),
     csv: Optional[str] = typer.Option(None, "--csv", help="Analyze a column of your own CSV file instead of a run."),
-    column: List[str] = typer.Option([], "--column", "-c", help="With --csv: the column(s) to analyze."),
+    column: List[str] = typer.Option([], "--column", "-c", help="With --csv: the column(s) to analyze, "
+                                "each on its own; a comma list a,b,c analyzes them jointly (multivariate)."),
     time_col: Optional[str] = typer.Option(None, "--time", "-t", help="With --csv: the time/step column [default: row number]."),
     window: float = typer.Option(0.5, "--window", help="Rolling window, fraction of the pre-transition stretch."),
     detrend: str = typer.Option("gaussian", "--detrend", help="gaussian, lowess, linear, diff or none."),
@@ -45,8 +52,9 @@ def analyze(
     settings = EWSSettings(window=window, detrend=detrend, bandwidth=bandwidth, n_surrogates=surrogates,
                            null=null, seed=seed)  # fmt: skip
     check_settings(settings)
+    multi = []
     if csv is not None:
-        results = _analyze_csv(csv, column, time_col, settings)
+        results, multi = _analyze_csv(csv, column, time_col, settings, out)
         title = csv
     else:
         from emergelab.lab.analyze import analyze_run
@@ -58,7 +66,10 @@ def analyze(
         results = analyze_run(st, rid, metric or None, at, settings, save=save)
         title = rid
     table = ews_table(results)
-    _print_ews(table, results, title)
+    if results:
+        _print_ews(table, results, title)
+    if multi:
+        table = _print_multi(multi, title, settings)
     if out is not None:
         from emergelab.lab.store import export_frame
 
@@ -68,7 +79,7 @@ def analyze(
         print(f"stored with the run; report: emergelab report {rid} -o report.html")
 
 
-def _analyze_csv(path, columns, time_col, settings):
+def _analyze_csv(path, columns, time_col, settings, out=None):
     import numpy as np
     import pandas as pd
 
@@ -84,7 +95,16 @@ def _analyze_csv(path, columns, time_col, settings):
         raise UserError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}): check the file") from None
     except OSError as e:  # a folder, no permission...
         raise UserError(f"cannot read {path} ({e.strerror or e}): give a CSV file") from None
-    for c in [*columns, *([time_col] if time_col else [])]:
+    # a comma list is a multivariate group, unless the file has a column of exactly that name
+    groups = [[g.strip() for g in c.split(",")] for c in columns if "," in c and c not in df.columns]
+    single = [c for c in columns if "," not in c or c in df.columns]
+    for g in groups:
+        if len(g) < 2 or "" in g or len(set(g)) < len(g):
+            raise UserError(f"--column {','.join(g)}: a multivariate group needs two or more different "
+                            f"column names, separated by commas (e.g. --column a,b,c)")  # fmt: skip
+    if groups and (single or len(groups) > 1) and out is not None:
+        raise UserError("--out writes one table: give either single columns or one comma group with it")
+    for c in [*single, *(c for g in groups for c in g), *([time_col] if time_col else [])]:
         if c not in df.columns:
             raise UserError(f"no column '{c}' in {path} (columns: {', '.join(map(str, df.columns))})")
 
@@ -101,7 +121,52 @@ def _analyze_csv(path, columns, time_col, settings):
         return vals
 
     steps = numeric(time_col) if time_col else np.arange(len(df), dtype=float)
-    return [analyze_series(steps, numeric(c), metric=c, settings=settings) for c in columns]
+    arrays = {c: numeric(c) for g in groups for c in g}  # every column checked before any analysis
+    multi = [_analyze_group(steps, arrays, g, settings) for g in groups]
+    return [analyze_series(steps, numeric(c), metric=c, settings=settings) for c in single], multi
+
+
+def _analyze_group(steps, arrays, names, settings):
+    """Leading eigenvalue (and explained share) of the columns' rolling covariance: tau and a
+    stationary block-bootstrap 90% interval, blocks as long as the window (see ews_uncertainty)."""
+    import numpy as np
+
+    from emergelab.measures.ews_multi import MULTI_INDICATORS, multivariate_indicators
+    from emergelab.measures.ews_uncertainty import kendall_ci
+
+    if np.any(np.diff(steps) <= 0):
+        raise UserError("the --time column must be strictly increasing; sort the file or drop repeated steps")
+    X = np.column_stack([arrays[c] for c in names])
+    ind = multivariate_indicators(X, window=settings.window, detrend=settings.detrend, columns=names,
+                                  bandwidth=settings.bandwidth)  # fmt: skip
+    w = int(settings.window * len(X) + 1e-9)  # the window in samples, as the measures round it
+    rows = []
+    for k in MULTI_INDICATORS:
+        v = ind[k].to_numpy()
+        n_ok = int(np.isfinite(v).sum())
+        ci = kendall_ci(v, n_boot=max(100, min(1000, 2 * 10**7 // max(n_ok, 1))), block=min(max(w, 1), n_ok),
+                        seed=settings.seed)  # fmt: skip
+        rows.append({"columns": ",".join(names), "n_points": len(X), "window": w, "indicator": k,
+                     "tau": ci["tau"], "ci_lo": ci["lo"], "ci_hi": ci["hi"]})  # fmt: skip
+    return rows
+
+
+def _print_multi(multi, title, settings):
+    import pandas as pd
+    from rich.table import Table
+
+    table = pd.DataFrame([r for g in multi for r in g])
+    t = Table(title=f"multivariate early-warning signals: {title} "
+                    f"(whole series, {settings.detrend} detrending)")  # fmt: skip
+    for col in ("columns", "points", "window", "indicator", "tau", "90% interval"):
+        t.add_column(col)
+    for r in table.itertuples(index=False):
+        t.add_row(r.columns, str(r.n_points), str(r.window), r.indicator, _fmt(r.tau),
+                  f"[{_fmt(r.ci_lo)}, {_fmt(r.ci_hi)}]")  # fmt: skip
+    _console().print(t)
+    _console().print("eig1: largest eigenvalue of the rolling covariance; "
+                     "explained: its share of the variance")  # fmt: skip
+    return table
 
 
 def _print_ews(table, results, title) -> None:
