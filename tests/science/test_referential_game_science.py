@@ -1,5 +1,5 @@
-"""An emergent language, on the `quick` preset (4 x 4 objects, MLP agents, Gumbel-softmax; about
-10 s on 2 cores): speaker and listener start at chance, end up communicating on every training
+"""An emergent language, on the `quick` and `egg` presets (4 x 4 objects, MLP agents,
+Gumbel-softmax; about 10 s each on 2 free cores): speaker and listener start at chance, end up communicating on every training
 object, and their code carries over to attribute combinations never seen in training, well above
 chance. The code is structured: similar objects get similar messages (topographic similarity)."""
 
@@ -50,3 +50,17 @@ def test_reinforce_learns_too():
     assert acc[-1] >= 0.9, rec.summary
     assert _final(rec, "holdout/acc") >= 0.25, rec.summary
     assert np.all(np.isfinite(rec.series("speaker/entropy")[1]))
+
+
+def test_egg_preset_generalises_to_an_unseen_value():
+    """EGG's compositionality setting and split (`egg`: 4 x 4 objects, vocab 10, value 0 never
+    trained): the code carries the three known attributes of objects showing the unseen value
+    (generalization/acc, EGG's metric) and new combinations (uniform/acc), far above chance.
+    Seeds 0-2 measured: train 1.0; uniform 0.75; generalization 0.94-0.97."""
+    rec = _run("egg")
+    s = rec.summary
+    assert (s["n_train"], s["n_uniform"], s["n_generalization"]) == (73, 8, 108)
+    assert _final(rec, "train/acc") >= 0.9, s
+    assert _final(rec, "uniform/acc") >= 0.5, s  # 8 objects: 4 of them right, chance 1/256
+    assert _final(rec, "generalization/acc") >= 0.5, s  # chance (1/4)^3 for the other three attributes
+    assert "holdout/acc" not in rec.names

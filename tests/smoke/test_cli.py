@@ -10,9 +10,34 @@ import pytest
 
 def test_worlds_lists_and_details(run_cli):
     rc, out, _ = run_cli("worlds")
-    assert rc == 0 and "toy" in out and "quick" in out
+    assert rc == 0 and "toy" in out and "emergelab run NAME --preset quick" in out
     rc, out, _ = run_cli("worlds", "toy")
-    assert rc == 0 and "jump_at" in out and "step of the sigmoid jump" in out
+    assert rc == 0 and "jump_at" in out and "step of the sigmoid jump" in out and "quick" in out
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_worlds_listing_fits_80_columns_with_full_names(run_cli, monkeypatch, columns):
+    from emergelab.lab.registry import worlds
+
+    monkeypatch.setenv("COLUMNS", columns)
+    rc, out, _ = run_cli("worlds")
+    lines = out.rstrip("\n").splitlines()
+    assert rc == 0 and max(len(line) for line in lines) <= 80, lines
+    firsts = [line.split()[0] for line in lines[:-1]]  # one line per world, its name first, whole
+    assert firsts == list(worlds())
+    row = lines[firsts.index("referential_game")]
+    assert "Yao et al. 2022" in row and "an emergent language" in row
+
+
+def test_short_citation():
+    from emergelab.cli import _short_citation
+
+    assert _short_citation("C. Boettiger, N. Ross, A. Hastings (2013), Early warning; R. M. May (1977), T") == \
+        "Boettiger et al. 2013"
+    assert _short_citation("Y. Tian (2025), Provable Scaling Laws") == "Tian 2025"
+    assert _short_citation("S. C. Y. Chan et al. (2022), Data Distributional Properties") == "Chan et al. 2022"
+    assert _short_citation("Chemical Heredity as Group Selection (2018); D. Segre (2000), X") == \
+        "Chemical Heredity 2018"
 
 
 def test_run_show_runs_export_query(run_cli, tmp_path):

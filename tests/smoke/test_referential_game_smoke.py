@@ -77,9 +77,45 @@ def test_held_out_objects_are_new_combinations_of_known_values():
         assert set(meanings[tr, a]) == set(range(4))
 
 
+def test_egg_split_matches_eggs_compositionality_zoo():
+    """EGG compo_vs_generalization (data.py split_holdout + split_train_test(train, 0.1) with
+    RandomState(7)): 4 x 4 objects -> 81 without a 0, 8 of them the uniform holdout; 108 with
+    exactly one 0 (an unseen value) the generalization holdout; 67 with two or more 0s unused."""
+    from emergelab.worlds.referential_game import eval_sets, objects
+
+    cfg = get_world("referential_game").make_config("egg")
+    assert (cfg.n_attributes, cfg.n_values, cfg.vocab_size, cfg.split) == (4, 4, 10, "egg")
+    meanings, tr, ho = objects(cfg)
+    sets = eval_sets(cfg)
+    assert {k: len(v) for k, v in sets.items()} == {"train": 73, "uniform": 8, "generalization": 108}
+    assert np.array_equal(ho, sets["uniform"]) and np.array_equal(tr, sets["train"])
+    assert not (meanings[tr] == 0).any() and not (meanings[ho] == 0).any()  # value 0 is never trained
+    assert ((meanings[sets["generalization"]] == 0).sum(1) == 1).all()
+    assert len(set(tr) | set(ho) | set(sets["generalization"])) == 73 + 8 + 108  # disjoint
+    # EGG's uniform holdout: the first int(0.1 * 81) of RandomState(7).permutation(81) over the
+    # zero-free objects in enumeration order; the same for every run seed
+    pool = np.flatnonzero(meanings.min(1) > 0)
+    assert np.array_equal(np.sort(pool[np.random.RandomState(7).permutation(81)[:8]]), ho)
+    other = get_world("referential_game").make_config("egg", {"seed": 5})
+    assert np.array_equal(objects(other)[2], ho) and meanings.shape == (256, 4)
+
+
+@pytest.mark.parametrize("game", ["reconstruction", "discrimination"])
+def test_tiny_egg_split_logs_eggs_three_accuracies(game):
+    rec = _run(split="egg", game=game)
+    assert set(rec.names) == {"train/acc", "uniform/acc", "generalization/acc"} | TRAIN | LANG
+    s = rec.summary
+    assert (s["n_train"], s["n_uniform"], s["n_generalization"]) == (3, 1, 4)  # 3 x 3: 4 zero-free, 4 one-0
+    assert {"final_uniform_acc", "final_generalization_acc"} <= set(s)
+    corpus = rec.artefacts["corpus"]
+    assert corpus["split"].value_counts().to_dict() == {"train": 3, "uniform": 1, "generalization": 4,
+                                                        "unused": 1}
+
+
 @pytest.mark.parametrize("bad", [{"holdout_fraction": 0.0}, {"holdout_fraction": 1.0}, {"n_values": 1},
                                  {"game": "discrimination", "n_distractors": 9}, {"log_every": 0},
-                                 {"temperature": 0.0}, {"game": "charades"}, {"device": "tpu"}])
+                                 {"temperature": 0.0}, {"game": "charades"}, {"device": "tpu"},
+                                 {"split": "eggs"}, {"split": "egg", "holdout_fraction": 0.2}])
 def test_bad_config_is_a_clear_error(bad):
     from emergelab.errors import UserError
 
@@ -121,3 +157,14 @@ def test_make_env_validates_its_config():
 
     with pytest.raises(UserError, match="unknown key"):
         make_env({"n_attribute": 3})
+
+
+def test_env_offers_eggs_holdouts():
+    pytest.importorskip("pettingzoo")
+    from emergelab.worlds.referential_game import make_env
+
+    env = make_env({"split": "egg"}, split="generalization")
+    obs, _ = env.reset(seed=0)
+    assert (obs["speaker"]["target"] == 0).sum() == 1  # one attribute shows its unseen value
+    with pytest.raises(ValueError, match="generalization"):
+        make_env({}, split="generalization")  # the random split has no such holdout

@@ -91,6 +91,47 @@ def test_bag_of_symbols_code(grid):
     assert bosdis(grid, padded, eos=0) == pytest.approx(1.0)
 
 
+# EGG's published examples: facebookresearch/EGG, egg/core/language_analysis.py (commit 54eb11c),
+# doctests of Disent and TopographicSimilarity; the bosdis language is Chaabouni et al. (2020),
+# "Compositionality and Generalization in Emergent Languages", appendix 8.2.
+APPENDIX_ATTRIBUTES = [[i, j] for i in range(4) for j in range(4)]
+APPENDIX_MESSAGES = [[0, 0, 4], [0, 0, 5], [0, 0, 6], [0, 0, 7], [1, 4, 1], [1, 5, 1], [1, 6, 1], [1, 7, 1],
+                     [2, 4, 2], [2, 5, 2], [2, 6, 2], [2, 7, 2], [3, 4, 3], [3, 3, 5], [3, 3, 6], [3, 3, 7]]
+
+
+def test_bosdis_egg_convention_on_the_appendix_language():
+    a, m = APPENDIX_ATTRIBUTES, np.array(APPENDIX_MESSAGES)
+    # EGG: Disent.bosdis(attributes, messages, vocab_size=3) == 1.0 (its doctest); any vocab gives 1.0
+    assert bosdis(a, m, convention="egg", vocab_size=3) == pytest.approx(1.0, abs=1e-12)
+    assert bosdis(a, m, convention="egg") == pytest.approx(1.0, abs=1e-12)
+    # the lab's default cuts [0, 0, 4] at its first 0: an empty message, so symbol 4 loses
+    # its link to attribute 1 (value measured with EGG's code side by side: it gives 1.0)
+    assert bosdis(a, m) == pytest.approx(0.7615068896674474, abs=1e-12)
+    assert bosdis(a, m, eos=None) == pytest.approx(1.0, abs=1e-12)  # 0 as content: a column of its own
+
+
+def test_bosdis_conventions_differ_only_after_eos(grid):
+    rng = np.random.default_rng(1)
+    bag = rng.permuted(grid + 1 + 4 * np.arange(4), axis=1)  # no 0 anywhere
+    assert bosdis(grid, bag, convention="egg") == pytest.approx(bosdis(grid, bag))
+    junk = np.c_[bag, np.zeros((len(bag), 1), int), rng.integers(1, 17, (len(bag), 1))]
+    assert bosdis(grid, junk) == pytest.approx(1.0)  # truncate: nothing after eos is read
+    assert bosdis(grid, junk, convention="egg") < 0.9  # egg: the junk symbol is counted
+    with pytest.raises(UserError, match="convention"):
+        bosdis(grid, bag, convention="EGG")
+
+
+def test_posdis_and_topsim_on_egg_doctests():
+    torch = pytest.importorskip("torch")  # EGG's doctest draws its attributes with torch
+    torch.manual_seed(0)
+    attributes = torch.cat([torch.randint(0, 10, (1000, 1)), torch.randint(0, 10, (1000, 1))], 1).numpy()
+    assert round(posdis(attributes, attributes), 6) == 0.978656
+    assert round(posdis(attributes, np.c_[attributes, np.zeros_like(attributes)]), 6) == 0.978656
+    words = [[ord(c) for c in w] for w in ["cat", "dog", "pen", "ben", "ten"]]
+    assert topsim(words, words, message_distance="hamming") == pytest.approx(1.0, abs=1e-12)
+    assert topsim(words, words) == pytest.approx(1.0, abs=1e-12)
+
+
 # ------------------------------------------------------------------ edit distance and topsim
 
 def test_edit_distance_by_hand_and_against_the_textbook():
@@ -119,6 +160,64 @@ def test_topsim_eos_and_degenerate_input(grid):
     msgs = np.c_[grid + 1, np.zeros((len(grid), 3), int)]  # trailing eos padding
     assert topsim(grid, msgs, eos=0) == pytest.approx(topsim(grid, grid + 1))
     assert np.isnan(topsim(grid, np.ones((len(grid), 3), int)))  # one message for everything
+
+
+def test_binned_spearman_equals_scipy_on_tied_data():
+    from emergelab.measures.language import _spearman_binned
+
+    for seed in range(200):  # small random cases, full of ties
+        rng = np.random.default_rng(seed)
+        kx, ky = rng.integers(1, 6, 2)
+        x, y = rng.integers(0, kx, rng.integers(2, 60)), None
+        y = np.where(rng.random(len(x)) < 0.5, x, rng.integers(0, ky, len(x)))  # correlated
+        hist = np.zeros((x.max() + 1, y.max() + 1), int)
+        np.add.at(hist, (x, y), 1)
+        ref = spearmanr(x, y).statistic if np.ptp(x) and np.ptp(y) else np.nan
+        got = _spearman_binned(hist)
+        assert (np.isnan(got) and np.isnan(ref)) or abs(got - ref) <= 1e-12, (seed, got, ref)
+
+
+@pytest.mark.parametrize("message_distance", ["edit", "hamming"])
+def test_binned_topsim_equals_scipy_on_random_corpora(message_distance):
+    from emergelab.measures.language import _messages
+
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        n, A, L = rng.integers(3, 40), rng.integers(1, 5), rng.integers(1, 6)
+        m, x = rng.integers(0, 3, (n, A)), rng.integers(0, 3, (n, L))
+        msgs = [r[:rng.integers(0, L + 1)] for r in x] if seed % 2 else x  # ragged and fixed length
+        dx = edit_distances(msgs, normalise=True) if message_distance == "edit" else \
+            pdist(_messages(msgs)[0], "hamming")
+        dm = pdist(m, "hamming")
+        ref = spearmanr(dm, dx).statistic if np.ptp(dm) and np.ptp(dx) else np.nan
+        got = topsim(m, msgs, message_distance=message_distance)
+        assert (np.isnan(got) and np.isnan(ref)) or abs(got - ref) <= 1e-12, (seed, got, ref)
+
+
+@pytest.mark.parametrize("length", [9, 17, 33, 64, 70])  # 16-, 32-, 64-bit words; > 64: the DP
+def test_topsim_on_long_messages_matches_scipy(length):
+    rng = np.random.default_rng(length)
+    meanings = rng.integers(0, 3, (40, 3))
+    x = np.c_[meanings, rng.integers(0, 4, (40, length - 3))]
+    ragged = [r[:rng.integers(length - 5, length + 1)] for r in x]
+    for msgs in (x, ragged):
+        ref = spearmanr(pdist(meanings, "hamming"), edit_distances(msgs, normalise=True)).statistic
+        assert topsim(meanings, msgs) == pytest.approx(ref, abs=1e-12)
+
+
+def test_topsim_falls_back_to_sorting_for_many_distinct_distances(monkeypatch):
+    from emergelab.measures import language
+
+    rng = np.random.default_rng(3)
+    meanings = rng.normal(size=(80, 3))  # continuous: every distance distinct
+    msgs = np.c_[np.digitize(meanings, [-0.5, 0.5]), rng.integers(0, 3, (80, 2))]
+    for dist in ("euclidean", "cosine"):
+        ref = spearmanr(pdist(meanings, dist), pdist(msgs, lambda u, v: levenshtein(u, v) / 5)).statistic
+        assert topsim(meanings, msgs, meaning_distance=dist) == pytest.approx(ref, abs=1e-12)
+    grid_m = rng.integers(0, 4, (80, 4))
+    binned = topsim(grid_m, msgs)
+    monkeypatch.setattr(language, "MAX_BINS", 0)  # force the sorting path on the same corpus
+    assert topsim(grid_m, msgs) == pytest.approx(binned, abs=1e-12)
 
 
 # ------------------------------------------------------------------ ARI and kappa
@@ -186,6 +285,7 @@ def test_holdout_combinations_keep_every_value_in_training():
     lambda: powerlaw_fit([0, 1, 2] * 10),  # a zero count
     lambda: adjusted_rand_index([0, 1], [0, 1, 2]),
     lambda: holdout_combinations(meaning_grid(2, 2), test_fraction=1.5),
+    lambda: bosdis(meaning_grid(2, 2), [[1]] * 4, vocab_size=0),
 ])
 def test_bad_input_is_a_user_error(call):
     with pytest.raises(UserError):

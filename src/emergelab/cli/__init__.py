@@ -75,9 +75,34 @@ def _fmt(v) -> str:
     return "—" if v is None else str(v)
 
 
+def _short_citation(paper: str) -> str:
+    """'C. Boettiger, N. Ross (2013), Early warning...; ...' -> 'Boettiger et al. 2013': the first
+    paper's first author's surname and year; a paper named without authors gives its title's
+    first two words instead."""
+    import re
+
+    first = paper.split(";")[0].strip()
+    m = re.match(r"\s*(.*?)\s*\((\d{4})\)", first)
+    if not m:
+        return first[:20]
+    who, year = m.group(1), m.group(2)
+    if not who or not re.match(r"^(?:[A-Z]\.\s*)+[A-Z]", who):  # no "J. Smith" authors: a title
+        rest = re.sub(r"\(\d{4}\)", "", first).strip(" ,")
+        return " ".join(rest.split()[:2]) + f" {year}"
+    authors = [a.strip() for a in re.split(r",|\band\b|&", who) if a.strip()]
+    surname = re.sub(r"\s*et al\.?$", "", authors[0]).split()[-1]
+    more = len(authors) > 1 or "et al" in who
+    return f"{surname}{' et al.' if more else ''} {year}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
 @app.command()
 def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's config fields and presets.")):
-    """List the worlds: name, paper, the effect it shows, presets."""
+    """List the worlds, one line each: the name to type, a short citation, the effect.
+    `emergelab worlds NAME` gives the papers in full, the config fields and the presets."""
     from rich.table import Table
 
     from emergelab.lab.config import field_docs, type_name
@@ -86,13 +111,17 @@ def worlds(name: Optional[str] = typer.Argument(None, help="Show one world's con
 
     con = _console()
     if name is None:
-        t = Table(title="worlds", show_lines=True)
-        for col in ("name", "paper", "effect", "presets"):
-            t.add_column(col)
-        for w in all_worlds().values():
-            t.add_row(w.name, w.paper, w.effect, ", ".join(w.preset_names()))
-        con.print(t)
-        con.print("details: emergelab worlds NAME   run: emergelab run NAME --preset quick")
+        # Plain aligned lines, not a rich table: a table squeezes every column to fit the terminal
+        # and cut the names, the one thing a user must type. Names and citations are kept whole;
+        # the effect takes what is left of the line (at most 80 columns) and is cut with "…".
+        rows = [(w.name, _clip(_short_citation(w.paper), 24), w.effect) for w in all_worlds().values()]
+        width = min(con.width, 80)
+        wn = max((len(r[0]) for r in rows), default=0)
+        wc = max((len(r[1]) for r in rows), default=0)
+        for n, c, e in rows:
+            con.print(_clip(f"{n:<{wn}}  {c:<{wc}}  {_clip(e, max(width - wn - wc - 4, 10))}", width),
+                      no_wrap=True, overflow="ignore", crop=False)
+        con.print(_clip("details: emergelab worlds NAME   run: emergelab run NAME --preset quick", width))
         return
     import dataclasses
     import typing

@@ -13,8 +13,9 @@ steps and every observation says which `phase` it is:
                       MultiDiscrete) or the candidate's position (discrimination, Discrete).
                       The speaker's action is ignored. Both get reward 1 if the guess is right.
 Rewards are 0 in the speak phase. An episode is `n_rounds` rounds; then every agent is
-terminated. Targets come from the world's seeded split ("train", "holdout" or "all"), drawn
-by the env's own numpy Generator (seeded by reset(seed=...), else by cfg.seed).
+terminated. Targets come from the world's seeded split ("train", "holdout" or "all"; with
+cfg.split="egg" also EGG's "uniform" (= "holdout") and "generalization"), drawn by the env's own
+numpy Generator (seeded by reset(seed=...), else by cfg.seed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from emergelab.worlds.referential_game import ReferentialGameConfig, objects
+from emergelab.worlds.referential_game import ReferentialGameConfig, eval_sets, objects
 
 SPEAK, LISTEN = 0, 1
 
@@ -35,15 +36,16 @@ class ReferentialEnv(ParallelEnv):
 
     def __init__(self, cfg: ReferentialGameConfig, split: str = "train", n_rounds: int = 1,
                  render_mode: str | None = None) -> None:
-        if split not in ("train", "holdout", "all"):
-            raise ValueError(f"split must be train, holdout or all, got {split!r}")
+        names = ("train", "holdout", "all") + (("uniform", "generalization") if cfg.split == "egg" else ())
+        if split not in names:
+            raise ValueError(f"split must be one of {', '.join(names)} (with split={cfg.split!r}), got {split!r}")
         if n_rounds < 1:
             raise ValueError(f"n_rounds must be at least 1, got {n_rounds}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.cfg, self.n_rounds, self.render_mode = cfg, n_rounds, render_mode
         self.meanings, tr, ho = objects(cfg)  # (M, A)
-        self.pool = {"train": tr, "holdout": ho, "all": np.arange(len(self.meanings))}[split]
+        self.pool = {"train": tr, "holdout": ho, "all": np.arange(len(self.meanings)), **eval_sets(cfg)}[split]
         self.discrimination = cfg.game == "discrimination"
         self.k = cfg.n_distractors + 1 if self.discrimination else 0  # candidates shown
         if self.discrimination and len(self.pool) < self.k:

@@ -23,6 +23,12 @@ steps with greedy (argmax) messages, on every training and every held-out object
 all attributes right); train/loss (last batch's listener loss) and speaker/entropy (bits per
 symbol, last batch). Every `lang_every` logs and at the end, on all objects' greedy messages
 (`emergelab.measures.language`): lang/topsim, lang/posdis, lang/bosdis, lang/entropy.
+split="egg" (preset `egg`) is EGG's compo_vs_generalization split (Chaabouni et al. 2020):
+value 0 of every attribute is never trained on; it logs EGG's three accuracies instead of
+holdout/acc: train/acc, uniform/acc (new combinations of trained values) and
+generalization/acc (objects with one unseen value: all the other attributes right, as EGG's
+DiffLoss(generalization=True)); the language measures are then on the training objects, as
+EGG's Metrics callback computes them.
 The game is also a PettingZoo parallel environment: `make_env(cfg_or_kwargs)`.
 """
 
@@ -44,6 +50,8 @@ from emergelab.lab.registry import World, register
 # CPU cores, seed 0: train/acc 0.95 at step 600 and 1.0 at 900, holdout/acc 0.3-0.4 (chance
 # 1/256), ~2 min per 1,000 steps. `quick` (MLP agents, Gumbel-softmax, 500 steps, 5-10 s):
 # train/acc 1.0 by step 150-225 in seeds 0-4, holdout/acc 0.35-1.0, lang/topsim 0.52-0.67.
+# `egg` (the same agents on EGG's split, 13-30 s on 2 busy cores, torch on 1 thread): seeds
+# 0-2: train/acc 1.0, uniform/acc 0.75 (6 of 8), generalization/acc 0.94-0.97, topsim 0.60-0.72.
 @dataclass(frozen=True)
 class ReferentialGameConfig:
     seed: int = param(0, "seeds the held-out split, the weights, batches, distractors and sampling")
@@ -64,6 +72,10 @@ class ReferentialGameConfig:
     batch_size: int = param(256, "training objects per step (drawn with replacement)")
     steps: int = param(2000, "optimiser steps")
     holdout_fraction: float = param(0.1, "share of attribute combinations never trained on, in (0, 1)")
+    split: Literal["random", "egg"] = param(
+        "random", "random: holdout_fraction of the combinations held out, every value still trained; egg: "
+        "EGG compo_vs_generalization's split (train: no value 0; generalization: exactly one 0, an unseen "
+        "value; uniform: int(holdout_fraction * train) of those, seed 7 as in EGG)")
     log_every: int = param(100, "steps between logs of accuracies and loss")
     lang_every: int = param(2, "logs between language measures (they are also computed at the end)")
     device: str = param("auto", "auto (CUDA when available), cpu, cuda or cuda:N")
@@ -80,8 +92,9 @@ class ReferentialGameConfig:
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
         _, tr, ho = objects(self)
-        if len(ho) == 0:
-            raise ValueError(f"holdout_fraction={self.holdout_fraction} holds out no object: raise it")
+        if len(ho) == 0 or len(tr) < 2:
+            raise ValueError(f"holdout_fraction={self.holdout_fraction} holds out no object (or leaves fewer "
+                             f"than 2 to train on) with split={self.split}: change it")
         if self.game == "discrimination" and not 1 <= self.n_distractors < len(tr):
             raise ValueError(f"n_distractors must be in [1, {len(tr) - 1}] (training objects - 1), "
                              f"got {self.n_distractors}")
@@ -93,8 +106,43 @@ class ReferentialGameConfig:
 def objects(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(meanings (M, A) int64, train ids, held-out ids): every attribute combination, and a
     seeded held-out set in which every (attribute, value) still occurs in training, so held-out
-    objects are new combinations of known values (Chaabouni et al. 2020). Read-only arrays."""
+    objects are new combinations of known values (Chaabouni et al. 2020). Read-only arrays.
+    With split="egg" the held-out ids are EGG's uniform holdout (see `eval_sets`)."""
+    if cfg.split == "egg":
+        sets = _egg_split(cfg.n_attributes, cfg.n_values, cfg.holdout_fraction)
+        return sets["meanings"], sets["train"], sets["uniform"]
     return _split(cfg.n_attributes, cfg.n_values, cfg.holdout_fraction, cfg.seed)
+
+
+def eval_sets(cfg) -> dict[str, np.ndarray]:
+    """The object ids accuracy is reported on, by metric prefix: train and holdout (random
+    split), or train, uniform and generalization (egg split, EGG's names)."""
+    if cfg.split == "egg":
+        sets = _egg_split(cfg.n_attributes, cfg.n_values, cfg.holdout_fraction)
+        return {k: sets[k] for k in ("train", "uniform", "generalization")}
+    _, tr, ho = objects(cfg)
+    return {"train": tr, "holdout": ho}
+
+
+@functools.lru_cache(maxsize=32)
+def _egg_split(A: int, N: int, fraction: float) -> dict[str, np.ndarray]:
+    """EGG's split (egg/zoo/compo_vs_generalization/data.py: split_holdout, split_train_test):
+    objects with no value 0 are trained on, except a uniform holdout of int(fraction * n) of them
+    (numpy RandomState(7).permutation, as EGG, whatever the run's seed); objects with exactly one
+    0 form the generalization holdout: value 0 of that attribute is never seen in training.
+    Objects with two or more 0s are used nowhere. 4 x 4: 73 train, 8 uniform, 108 generalization."""
+    from emergelab.measures.language import meaning_grid
+
+    meanings = meaning_grid(A, N)  # row-major, as EGG's itertools.product enumeration
+    zeros = (meanings == 0).sum(1)
+    pool = np.flatnonzero(zeros == 0)
+    perm = np.random.RandomState(7).permutation(len(pool))  # EGG's own generator and seed
+    n_test = int(fraction * len(pool))
+    out = {"meanings": meanings, "train": np.sort(pool[perm[n_test:]]), "uniform": np.sort(pool[perm[:n_test]]),
+           "generalization": np.flatnonzero(zeros == 1)}
+    for a in out.values():
+        a.flags.writeable = False  # cached: shared by every caller
+    return out
 
 
 @functools.lru_cache(maxsize=32)
@@ -254,9 +302,10 @@ def run(cfg: ReferentialGameConfig, rec) -> None:
     device = torch.device(auto if cfg.device == "auto" else cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)  # every draw in training comes from here, on CPU
     meanings_np, tr_np, ho_np = objects(cfg)
+    sets = eval_sets(cfg)  # metric prefix -> object ids
     meanings = torch.tensor(meanings_np)  # (M, A)
     X = F.one_hot(meanings, cfg.n_values).flatten(1).float().to(device)  # (M, A*N) speaker/candidate input
-    tr, ho = torch.tensor(tr_np), torch.tensor(ho_np)  # training / held-out object ids
+    tr = torch.tensor(tr_np)  # training object ids
     Y = meanings.to(device)
     disc, k = cfg.game == "discrimination", cfg.n_distractors
 
@@ -264,8 +313,10 @@ def run(cfg: ReferentialGameConfig, rec) -> None:
     greedy, pick = _pickers(cfg, gen)
     opt = torch.optim.Adam([*speaker.parameters(), *listener.parameters()], lr=cfg.lr)
 
-    def play(idx, msg, cands, pos):
-        """Listener on messages (B, L, S) -> per-object loss (B,) and success (B,) bools."""
+    def play(idx, msg, cands, pos, skip_zeros=False):
+        """Listener on messages (B, L, S) -> per-object loss (B,) and success (B,) bools.
+        skip_zeros: success ignores attributes whose value is 0 (EGG's generalization accuracy:
+        the unseen value is not asked for, the other attributes must all be right)."""
         if disc:
             logits = listener(msg, X[cands.to(device)])  # (B, k+1)
             pos = pos.to(device)
@@ -273,24 +324,28 @@ def run(cfg: ReferentialGameConfig, rec) -> None:
         logits = listener(msg)  # (B, A, N)
         y = Y[idx.to(device)]  # (B, A)
         loss = F.cross_entropy(logits.transpose(1, 2), y, reduction="none").sum(1)  # (B,)
-        return loss, (logits.argmax(-1) == y).all(1)
+        right = logits.argmax(-1) == y
+        return loss, ((right | (y == 0)) if skip_zeros else right).all(1)
 
     # Fixed evaluation distractors (from all objects), drawn once with their own generator
     # so that evaluating never shifts the training stream.
     egen = torch.Generator().manual_seed(cfg.seed + 1)
     pool_all = torch.arange(len(X))
     evals = {name: (idx, *(_candidates(idx, pool_all, k, egen) if disc else (None, None)))
-             for name, idx in (("train", tr), ("holdout", ho))}
+             for name, idx in ((n, torch.tensor(ids)) for n, ids in sets.items())}
+    # Language measures: on every object, or (egg split) on the training objects, as EGG's Metrics
+    lang_ids = tr_np if cfg.split == "egg" else np.arange(len(meanings_np))
 
     @torch.no_grad()
     def evaluate(want_lang: bool) -> tuple[dict[str, float], np.ndarray]:
         msg, ids, _, _ = speaker(X, greedy)  # greedy messages for all objects (M, L, S), (M, L)
         out = {}
         for name, (idx, cands, pos) in evals.items():
-            out[f"{name}/acc"] = play(idx, msg[idx.to(device)], cands, pos)[1].float().mean().item()
+            success = play(idx, msg[idx.to(device)], cands, pos, skip_zeros=name == "generalization")[1]
+            out[f"{name}/acc"] = success.float().mean().item()
         messages = ids.cpu().numpy()
         if want_lang:
-            out.update({n: float(v) for n, v in _language(meanings_np, messages).items()})
+            out.update({n: float(v) for n, v in _language(meanings_np[lang_ids], messages[lang_ids]).items()})
         return out, messages
 
     rec.set_total(cfg.steps)
@@ -324,10 +379,12 @@ def run(cfg: ReferentialGameConfig, rec) -> None:
     # (corpus transfer, symbol-usage power laws, measures.language on your own terms).
     corpus = {f"attr_{j}": meanings_np[:, j] for j in range(cfg.n_attributes)}
     corpus.update({f"sym_{j}": messages[:, j] for j in range(L)})
-    corpus["split"] = np.where(np.isin(np.arange(len(meanings_np)), ho_np), "holdout", "train")
+    corpus["split"] = np.full(len(meanings_np), "unused", dtype=object)  # egg: objects with 2+ zeros
+    for name, ids in sets.items():
+        corpus["split"][ids] = name
     rec.artefact("corpus", pd.DataFrame(corpus))
     final = {f"final_{n.replace('/', '_')}": v for n, v in vals.items()}
-    rec.summarize(**final, chance=chance(cfg), n_train=len(tr_np), n_holdout=len(ho_np),
+    rec.summarize(**final, chance=chance(cfg), **{f"n_{name}": len(ids) for name, ids in sets.items()},
                   n_distinct_messages=len(np.unique(messages, axis=0)), steps=cfg.steps, device=str(device))
 
 
@@ -355,11 +412,14 @@ register(World(
         # ~10 s on 2 CPU cores: MLP agents learn much faster per second than GRUs here
         "quick": {"agent": "mlp", "training": "gumbel", "lr": 3e-3, "steps": 500, "log_every": 25},
         "quick-reinforce": {"agent": "mlp", "lr": 1e-3, "steps": 2000, "log_every": 50},
+        # EGG's compo_vs_generalization data: 4 x 4 objects, vocab 10, its split (uniform and
+        # generalization holdouts); the lab's fast agents (MLP, Gumbel), not EGG's 3,000 epochs
+        "egg": {"split": "egg", "agent": "mlp", "training": "gumbel", "lr": 3e-3, "steps": 500, "log_every": 25},
         "tiny": {"n_attributes": 2, "n_values": 3, "vocab_size": 4, "max_len": 2, "hidden": 16,
                  "batch_size": 16, "steps": 20, "log_every": 5, "lang_every": 2, "holdout_fraction": 0.3,
                  "n_distractors": 2},
     },
-    watch=("train/acc", "holdout/acc"),
+    watch=("train/acc", "holdout/acc", "generalization/acc"),
     summarize=summarize,
     look_for="train/acc climbs from chance to ~1 while holdout/acc (unseen attribute combinations) follows "
              "well above chance (summary: chance); lang/topsim and lang/posdis rise as the code becomes "
