@@ -163,7 +163,7 @@ def test_topsim_eos_and_degenerate_input(grid):
 
 
 def test_binned_spearman_equals_scipy_on_tied_data():
-    from emergelab.measures.language import _spearman_binned
+    from emergelab.measures._topsim import _spearman_binned
 
     for seed in range(200):  # small random cases, full of ties
         rng = np.random.default_rng(seed)
@@ -206,7 +206,7 @@ def test_topsim_on_long_messages_matches_scipy(length):
 
 
 def test_topsim_falls_back_to_sorting_for_many_distinct_distances(monkeypatch):
-    from emergelab.measures import language
+    from emergelab.measures import _topsim
 
     rng = np.random.default_rng(3)
     meanings = rng.normal(size=(80, 3))  # continuous: every distance distinct
@@ -216,7 +216,7 @@ def test_topsim_falls_back_to_sorting_for_many_distinct_distances(monkeypatch):
         assert topsim(meanings, msgs, meaning_distance=dist) == pytest.approx(ref, abs=1e-12)
     grid_m = rng.integers(0, 4, (80, 4))
     binned = topsim(grid_m, msgs)
-    monkeypatch.setattr(language, "MAX_BINS", 0)  # force the sorting path on the same corpus
+    monkeypatch.setattr(_topsim, "MAX_BINS", 0)  # force the sorting path on the same corpus
     assert topsim(grid_m, msgs) == pytest.approx(binned, abs=1e-12)
 
 
