@@ -60,3 +60,54 @@ def test_timing_metric_and_settings():
 def test_bad_series_raise_clear_errors():
     with pytest.raises(ValueError, match="NaN"):
         analyze_series(np.arange(50), np.r_[np.zeros(25), np.nan, np.ones(24)])
+
+
+def test_detrend_settings_reach_the_test():
+    from emergelab.measures.ews import early_warning
+
+    y = np.random.default_rng(4).standard_normal(400).cumsum() * 0.05 + np.random.default_rng(5).standard_normal(400)
+    steps = np.arange(400)
+    for kw in (dict(sigma_points=12.0, edge="renormalise"), dict(detrend="lowess", robust_iters=2)):
+        s = EWSSettings(n_surrogates=20, **kw)
+        r = analyze_series(steps, y, settings=s)
+        assert r["transitions"] == [] and r["settings"]["robust_iters"] == s.robust_iters
+        want = early_warning(steps, y, n_surrogates=20, **kw)["tests"]
+        assert [t["tau"] for t in r["ews"][0]["tests"]] == pytest.approx(want["tau"].tolist(), abs=1e-12)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(edge="mirror"), r"unknown edge mode 'mirror'; use one of reflect, renormalise"),
+    (dict(sigma_points=0.0), r"sigma_points must be a positive number of samples"),
+    (dict(robust_iters=-1), r"robust_iters must be a whole number >= 0"),
+    (dict(bandwidth=1.5), r"bandwidth must be a fraction in \(0, 1\]"),
+    (dict(thin=0), r"thin must be None, 'auto' or a whole number >= 1, got 0"),
+    (dict(thin="half"), r"thin must be None, 'auto' or a whole number >= 1"),
+])  # fmt: skip
+def test_bad_settings_fail_before_anything_runs(kw, match):
+    from emergelab.errors import UserError
+
+    with pytest.raises(UserError, match=match) as e:
+        analyze_series(np.arange(100), np.random.default_rng(0).standard_normal(100), settings=EWSSettings(**kw))
+    assert "\n" not in str(e.value)
+
+
+def test_auto_thinning_of_an_oversampled_series():
+    # an AR(1) with phi = 0.99 per sample: recovery takes ~100 samples, so "auto" keeps about
+    # every ceil(log 0.8 / log 0.99) = 23rd point (fewer: detrending lowers the residuals' AC a
+    # little); a white series is left alone. The timing curve is noise: no transition found.
+    rng = np.random.default_rng(6)
+    x = np.zeros(6000)
+    e = rng.standard_normal(6000)
+    for t in range(1, 6000):
+        x[t] = 0.99 * x[t - 1] + e[t]
+    r = analyze_series(np.arange(6000), x, timing=(np.arange(6000), rng.standard_normal(6000)),
+                       settings=EWSSettings(n_surrogates=20))  # fmt: skip
+    (e0,) = r["ews"]
+    assert 15 <= e0["thin"] <= 30 and e0["n_points"] == 6000
+    var_steps = r["indicators"].query("indicator == 'var'")["step"]
+    assert (var_steps.diff().dropna() == e0["thin"]).all()  # only the kept points are tested
+    white = analyze_series(np.arange(500), rng.standard_normal(500), settings=EWSSettings(n_surrogates=20))
+    assert white["ews"][0]["thin"] == 1
+    fixed = analyze_series(np.arange(6000), x, timing=(np.arange(6000), rng.standard_normal(6000)),
+                           settings=EWSSettings(n_surrogates=20, thin=3))  # fmt: skip
+    assert fixed["ews"][0]["thin"] == 3

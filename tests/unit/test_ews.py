@@ -4,7 +4,7 @@ and surrogate tests on series that do and do not slow down."""
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import ndimage, stats
 
 from emergelab.errors import UserError
 from emergelab.measures.ews import (
@@ -106,6 +106,18 @@ def test_flat_window_inside_a_series():
     assert np.isnan(r["ac1"][-1]) and np.isnan(r["skew"][-1]) and np.isnan(r["kurt"][-1])
 
 
+def test_unbiased_moments_match_pandas_and_scipy():
+    x = np.random.default_rng(19).standard_exponential(300)  # skewed: the corrections matter
+    r = rolling(x, 40, bias=False)
+    np.testing.assert_allclose(r["skew"], pd.Series(x).rolling(40).skew(), rtol=1e-10)
+    np.testing.assert_allclose(r["kurt"], pd.Series(x).rolling(40).kurt(), rtol=1e-10)
+    w = x[260:]
+    assert r["skew"][-1] == pytest.approx(stats.skew(w, bias=False), rel=1e-12)
+    assert r["kurt"][-1] == pytest.approx(stats.kurtosis(w, bias=False), rel=1e-12)
+    biased = rolling(x, 40)
+    assert kendall_trend(biased["kurt"]) == pytest.approx(kendall_trend(r["kurt"]), abs=1e-12)  # same tau
+
+
 # ------------------------------------------------------------------ detrending
 
 def test_linear_detrend_recovers_signal():
@@ -126,39 +138,85 @@ def test_gaussian_detrend_removes_slow_trend():
     assert np.corrcoef(resid, noise)[0, 1] > 0.95
 
 
-def test_gaussian_is_nadaraya_watson():
+def test_gaussian_renormalise_is_nadaraya_watson():
     x = np.random.default_rng(6).standard_normal(50)
-    sigma = 0.1 * 50  # the default bandwidth
+    sigma = (0.25 / 0.675) * 0.2 * 50  # the default bandwidth 0.2 in ksmooth units
     t = np.arange(50)
-    K = np.exp(-0.5 * ((t[:, None] - t[None, :]) / sigma) ** 2)  # (n, n)
-    np.testing.assert_allclose(detrend(x, "gaussian"), x - K @ x / K.sum(1), atol=1e-12)
-    np.testing.assert_allclose(detrend(x, "gaussian", bandwidth=3), x - (lambda K: K @ x / K.sum(1))(
-        np.exp(-0.5 * ((t[:, None] - t[None, :]) / 3.0) ** 2)), atol=1e-12)  # fmt: skip
+
+    def nw(s):
+        K = np.exp(-0.5 * ((t[:, None] - t[None, :]) / s) ** 2)  # (n, n), untruncated
+        return x - K @ x / K.sum(1)
+
+    np.testing.assert_allclose(detrend(x, "gaussian", edge="renormalise"), nw(sigma), atol=1e-12)
+    np.testing.assert_allclose(detrend(x, "gaussian", bandwidth=3, edge="renormalise"),
+                               nw(3 * 0.25 / 0.675), atol=1e-12)  # an int: ksmooth bandwidth in samples
+    np.testing.assert_allclose(detrend(x, "gaussian", sigma_points=3.0, edge="renormalise"), nw(3.0), atol=1e-12)
 
 
-def lowess_loop(x, k):
-    """Local-linear tricube fit at each point over its window of k consecutive points."""
-    n, a = len(x), (k - 1) // 2
-    fit = np.empty(n)
-    for i in range(n):
-        lo = min(max(i - a, 0), n - k)
-        d = np.arange(lo, lo + k) - i
-        h = np.abs(d).max() + 1.0
-        w = (1 - (np.abs(d) / h) ** 3) ** 3
-        A = np.column_stack([np.ones(k), d]) * np.sqrt(w)[:, None]
-        fit[i] = np.linalg.lstsq(A, x[lo : lo + k] * np.sqrt(w), rcond=None)[0][0]
+@pytest.mark.parametrize("n,sigma", [(50, 1.5), (200, 7.3), (300, 40.0), (37, 100.0)])
+def test_gaussian_reflect_is_scipy_gaussian_filter(n, sigma):
+    # ewstools calls scipy.ndimage.gaussian_filter(mode="reflect"): mirrored ends, kernel cut at
+    # 4 sd. sigma > n: the kernel runs past the mirror image too, and keeps mirroring.
+    x = np.random.default_rng(16).standard_normal(n).cumsum()
+    want = x - ndimage.gaussian_filter1d(x, sigma, mode="reflect")
+    np.testing.assert_allclose(detrend(x, sigma_points=sigma), want, rtol=0, atol=1e-12 * np.abs(x).max())
+    bw = sigma / n / (0.25 / 0.675)  # the same kernel as a ksmooth bandwidth fraction
+    if bw <= 1:
+        np.testing.assert_allclose(detrend(x, bandwidth=bw), want, rtol=0, atol=1e-12 * np.abs(x).max())
+
+
+def test_edge_modes_differ_only_near_the_ends():
+    x = np.random.default_rng(17).standard_normal(400) + np.linspace(0, 5, 400)
+    a, b = detrend(x, sigma_points=8.0), detrend(x, sigma_points=8.0, edge="renormalise")
+    # 5 sd in: the same smooth, but for reflect's cut at 4 sd (6e-5 of the kernel's mass)
+    np.testing.assert_allclose(a[40:-40], b[40:-40], atol=1e-3)
+    assert np.abs(a[:5] - b[:5]).max() > 5e-3  # at the ends they differ
+
+
+def lowess_loop(x, k, robust_iters=0):
+    """statsmodels' LOWESS written out point by point: the window of k points starting at
+    i - k//2 (clamped), tricube weights reaching 0 at the farthest point, a weighted straight
+    line; then robust passes reweighting by the bisquare of residual / (6 median |residual|)."""
+    n = len(x)
+    rw = np.ones(n)
+    for it in range(robust_iters + 1):
+        fit = np.empty(n)
+        for i in range(n):
+            lo = min(max(i - k // 2, 0), n - k)
+            d = np.arange(lo, lo + k) - i
+            w = (1 - (np.abs(d) / np.abs(d).max()) ** 3) ** 3 * rw[lo : lo + k]
+            if (w > 1e-12).sum() < 2:
+                fit[i] = x[i]
+                continue
+            A = np.column_stack([np.ones(k), d]) * np.sqrt(w)[:, None]
+            fit[i] = np.linalg.lstsq(A, x[lo : lo + k] * np.sqrt(w), rcond=None)[0][0]
+        if it < robust_iters:
+            res = np.abs(x - fit)
+            u = np.minimum(res / (6 * np.median(res)), 1)
+            rw = (1 - u**2) ** 2
     return fit
 
 
-@pytest.mark.parametrize("n,span", [(60, 0.25), (61, 10), (40, 1.0), (1200, 1.0)])
-def test_lowess_matches_loop(n, span):
-    X = np.random.default_rng(7).standard_normal((2, n)).cumsum(1)
+@pytest.mark.parametrize("n,span,iters", [(60, 0.25, 0), (61, 10, 0), (40, 1.0, 0), (1200, 1.0, 0), (60, 16, 3),
+                                          (300, 0.3, 1), (500, 3, 0)])  # fmt: skip
+def test_lowess_matches_loop(n, span, iters):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((2, n)).cumsum(1) + rng.standard_t(2, (2, n))  # heavy tails: robustness bites
     k = span if isinstance(span, int) else int(span * n + 1e-9)
-    resid = detrend(X, "lowess", span=span)
+    resid = detrend(X, "lowess", span=span, robust_iters=iters)
     for i in range(2):
-        np.testing.assert_allclose(resid[i], X[i] - lowess_loop(X[i], k), atol=1e-9)
+        np.testing.assert_allclose(resid[i], X[i] - lowess_loop(X[i], k, iters), atol=1e-9)
     line = 2.0 - 0.3 * np.arange(n)
-    np.testing.assert_allclose(detrend(line, "lowess", span=span), 0, atol=1e-9)  # exact on lines
+    np.testing.assert_allclose(detrend(line, "lowess", span=span, robust_iters=iters), 0, atol=1e-9)
+
+
+def test_robust_lowess_ignores_an_outlier():
+    x = np.sin(np.linspace(0, 3, 200)) + 0.01 * np.random.default_rng(18).standard_normal(200)
+    x[100] += 50.0
+    plain = detrend(x, "lowess", span=0.2, return_trend=True)[1]
+    robust = detrend(x, "lowess", span=0.2, robust_iters=3, return_trend=True)[1]
+    assert np.abs(plain[95:106] - np.sin(np.linspace(0, 3, 200))[95:106]).max() > 1.0  # dragged up
+    assert np.abs(robust - np.sin(np.linspace(0, 3, 200))).max() < 0.05
 
 
 def test_diff_and_none():
@@ -179,7 +237,9 @@ def test_kendall_monotone_and_constant():
 
 def test_kendall_matches_scipy_with_ties():
     rng = np.random.default_rng(8)
-    for n, levels in [(2, 10), (3, 2), (17, 4), (100, 5), (1000, 30), (777, 10**9)]:
+    # 31-33: around the first merge block; 300,000: keys too wide for int32
+    for n, levels in [(2, 10), (3, 2), (17, 4), (31, 3), (32, 3), (33, 10**9), (100, 5), (1000, 30), (777, 10**9),
+                      (300_000, 1000)]:  # fmt: skip
         y = rng.integers(0, levels, n).astype(float)
         want = stats.kendalltau(np.arange(n), y).statistic
         assert kendall_trend(y) == pytest.approx(want, abs=1e-12)
@@ -280,6 +340,18 @@ HOLES = np.r_[1.0, np.nan, 2.0, np.inf].repeat(5)
     (lambda: indicators(SAW, window=1.0), r"needs at least 100"),
     (lambda: indicators(SAW, window=10, lag=9), r"lag must be a whole number from 1 to"),
     (lambda: indicators(SAW, bandwidth=-0.5), r"bandwidth must be a fraction"),
+    (lambda: indicators(SAW, edge="wrap"), r"unknown edge mode 'wrap'; use one of reflect, renormalise"),
+    (lambda: detrend(SAW, edge="mirror"), r"unknown edge mode 'mirror'"),
+    (lambda: surrogate_test(SAW, edge=None), r"unknown edge mode None"),
+    (lambda: detrend(SAW, sigma_points=0), r"sigma_points must be a positive number of samples"),
+    (lambda: indicators(SAW, sigma_points=-2.0), r"sigma_points must be a positive number"),
+    (lambda: early_warning(np.arange(50), SAW, sigma_points=np.inf), r"sigma_points must be a positive"),
+    (lambda: detrend(SAW, sigma_points="wide"), r"sigma_points must be a positive"),
+    (lambda: detrend(SAW, "lowess", robust_iters=-1), r"robust_iters must be a whole number >= 0"),
+    (lambda: indicators(SAW, detrend="lowess", robust_iters=1.5), r"robust_iters must be a whole number"),
+    (lambda: rolling(SAW, 3, bias=False), r"sample kurtosis \(bias=False\) needs a window of at least 4"),
+    (lambda: indicators(SAW, bias="no"), r"bias must be True or False"),
+    (lambda: detrend([1.0, 2.0], sigma_points=1.0), r"series too short to detrend: 2 points"),
     (lambda: indicators(SAW, detrend="lowess", span=2), r"span=2 samples is too small"),
     (lambda: indicators(SAW, index=range(3)), r"index has 3 entries but x has 50"),
     (lambda: indicators(np.ones((2, 50))), r"x must be 1-D, got shape \(2, 50\)"),

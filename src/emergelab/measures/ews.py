@@ -16,7 +16,8 @@ test on series that do not tip to see how often it fires anyway.
 
 The pipeline:
 1. detrend(x): remove the slow part (Gaussian kernel smoother, LOWESS, a straight line, the
-   first difference, or nothing). Indicators are computed on the residuals.
+   first difference, or nothing). Indicators are computed on the residuals. The Gaussian
+   bandwidth, its edges and LOWESS follow ewstools / earlywarnings (see measures/_detrend.py).
 2. rolling(r, window): indicators over a trailing window of w samples; the value at index i
    uses r[i-w+1 .. i], NaN before the first full window. var and std use ddof=1 (as pandas and
    ewstools); skew and kurt are the biased (population) moments, kurt in excess (Fisher), as
@@ -47,6 +48,8 @@ import numbers
 import numpy as np
 
 from emergelab.errors import UserError  # a ValueError that the CLI prints as one line
+from emergelab.measures import _detrend as _dt
+from emergelab.measures import _kendall
 
 INDICATORS = ("var", "std", "cv", "ac1", "skew", "kurt")
 DETRENDS = ("gaussian", "lowess", "linear", "diff", "none")
@@ -55,7 +58,7 @@ MIN_WINDOW = 3       # fewer samples than this make no window statistic worth th
 DEGENERATE = 1e-12   # window variance below this fraction of the series' variance counts as 0
 CONSTANT = 1e-12     # residual sd below this fraction of max|x| means "no fluctuations"
 COEF_MAX = 0.99      # |phi|, |theta| clipped here: surrogates stay stationary and invertible
-LOWESS_CHUNK = 512   # edge rows of the LOWESS equivalent kernel built this many at a time
+BANDWIDTH = 0.2      # default Gaussian bandwidth, ksmooth units (see detrend); measured in analysis.py
 
 
 # ------------------------------------------------------------------ input checks
@@ -131,40 +134,19 @@ def _check_fluctuates(resid, x):
 
 # ------------------------------------------------------------------ detrending
 
-def _fftconv(x, kernel):
-    """Full linear convolution of x (..., n) with kernel (L,) along the last axis, by FFT."""
-    size = x.shape[-1] + len(kernel) - 1
-    nfft = 1 << (size - 1).bit_length()  # zero padding to a power of 2: no wrap-around
-    return np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(kernel, nfft), nfft)[..., :size]
+def _check_detrend(method, edge, sigma_points, robust_iters):
+    _choice("detrend method", method, DETRENDS)
+    _choice("edge mode", edge, _dt.EDGES)
+    if sigma_points is not None and not (isinstance(sigma_points, numbers.Real) and not isinstance(
+            sigma_points, (bool, np.bool_)) and 0 < sigma_points < np.inf):  # fmt: skip
+        raise UserError(f"sigma_points must be a positive number of samples (the kernel's sd), "
+                        f"got {sigma_points!r}; or leave it None and give bandwidth")  # fmt: skip
+    if not isinstance(robust_iters, numbers.Integral) or isinstance(robust_iters, bool) or robust_iters < 0:
+        raise UserError(f"robust_iters must be a whole number >= 0, got {robust_iters!r}; "
+                        f"0 = plain LOWESS, 3 = statsmodels' and ewstools' default")  # fmt: skip
 
 
-def _local_linear(centres, k):
-    """Rows of the LOWESS equivalent kernel: row r holds the weights on window points 0..k-1
-    whose dot product with the window is the local-linear fit at position centres[r]."""
-    d = np.arange(k, dtype=float) - np.asarray(centres, float)[:, None]  # (r, k) signed distances
-    h = np.abs(d).max(axis=1, keepdims=True) + 1.0  # tricube reaches 0 one sample past the farthest point
-    w = (1.0 - (np.abs(d) / h) ** 3) ** 3  # (r, k)
-    s0, s1, s2 = w.sum(1, keepdims=True), (w * d).sum(1, keepdims=True), (w * d * d).sum(1, keepdims=True)
-    # weighted least squares of x on (1, d); the intercept is the fit at d = 0
-    return w * (s2 - s1 * d) / (s0 * s2 - s1**2)
-
-
-def _lowess(y, k):
-    # Window of k consecutive points around each i, shifted inwards at the ends. In the interior
-    # every window looks the same, so the fit is one convolution; the ~k ends get their own rows.
-    n = y.shape[-1]
-    a = (k - 1) // 2  # window = i-a .. i-a+k-1 in the interior
-    out = np.empty_like(y)
-    kern = _local_linear([a], k)[0]  # (k,)
-    out[..., a : n - k + a + 1] = _fftconv(y, kern[::-1])[..., k - 1 : n]  # 'valid' correlation
-    for first, stop, lo in ((0, a, 0), (a + 1, k, n - k)):  # left end, right end
-        for s in range(first, stop, LOWESS_CHUNK):
-            c = np.arange(s, min(s + LOWESS_CHUNK, stop))
-            out[..., lo + c] = y[..., lo : lo + k] @ _local_linear(c, k).T  # (..., k) @ (k, r)
-    return out
-
-
-def _trend(x, method, bandwidth, span):
+def _trend(x, method, bandwidth, span, edge="reflect", sigma_points=None, robust_iters=0):
     n = x.shape[-1]
     if method == "none":
         return np.zeros_like(x)
@@ -178,39 +160,42 @@ def _trend(x, method, bandwidth, span):
         t = np.arange(n) - (n - 1) / 2
         return c + (y @ t / (t @ t))[..., None] * t
     if method == "gaussian":
-        # Nadaraya-Watson with a full (untruncated) Gaussian kernel, sigma = bandwidth * n samples;
-        # dividing by the summed weights renormalises the kernel where it runs off the ends.
-        sigma = float(_samples("bandwidth", bandwidth, n, 1, exact=True))
-        kern = np.exp(-0.5 * (np.arange(-(n - 1), n) / sigma) ** 2)  # (2n-1,) offsets -(n-1)..n-1
-        num = _fftconv(y, kern)[..., n - 1 : 2 * n - 1]
-        den = _fftconv(np.ones(n), kern)[n - 1 : 2 * n - 1]
-        return c + num / den
+        if sigma_points is None:  # ksmooth units: quartiles at +-0.25 bandwidth
+            sigma_points = _dt.KSMOOTH * _samples("bandwidth", bandwidth, n, 1, exact=True)
+        return c + _dt.gaussian(y, float(sigma_points), edge)
     k = min(_samples("span", span, n, MIN_WINDOW), n)  # lowess
-    return c + _lowess(y, max(k, MIN_WINDOW))
+    return c + _dt.lowess(y, max(k, MIN_WINDOW), robust_iters)
 
 
-def detrend(x, method="gaussian", bandwidth=0.1, span=0.25, return_trend=False):
+def detrend(x, method="gaussian", bandwidth=BANDWIDTH, span=0.25, return_trend=False, edge="reflect",
+            sigma_points=None, robust_iters=0):  # fmt: skip
     """Residuals x - trend, same shape as x (1-D, or 2-D with one series per row).
 
-    method: "gaussian" (Nadaraya-Watson kernel smoother, sigma = bandwidth * n samples, or
-    `bandwidth` samples if an int; the weights are renormalised where the kernel runs off the
-    ends), "lowess" (local linear fit over the span * n nearest points, or `span` if an int,
-    tricube weights reaching 0 one sample past the farthest; no robustness iterations),
+    method: "gaussian" (kernel smoother), "lowess" (local linear fit over the span * n nearest
+    points, or `span` if an int, tricube weights reaching 0 at the farthest, as statsmodels),
     "linear" (least-squares line), "diff" (first difference, aligned: residual[t] = x[t] -
     x[t-1], NaN at index 0), "none".
+    bandwidth: the Gaussian kernel's width in ksmooth / earlywarnings / ewstools units, a
+    fraction of n (or a number of samples if an int): its quartiles sit at +-0.25 * bandwidth,
+    i.e. sd = (0.25 / 0.675) * bandwidth. (Before, the lab's sd was bandwidth * n: see CHANGELOG.md.)
+    sigma_points: the kernel's sd in samples directly; replaces bandwidth when given.
+    edge: "reflect" mirrors the series about its ends and cuts the kernel at 4 sd (ewstools,
+    scipy.ndimage.gaussian_filter1d); "renormalise" uses the full kernel and divides by its
+    summed weights where it runs off the ends (Nadaraya-Watson; the lab's older behaviour).
+    robust_iters: LOWESS robustness passes (statsmodels' and ewstools' default is 3).
     return_trend=True returns (residuals, trend).
     """
     x = _as_array("x", x, (1, 2))
-    _choice("detrend method", method, DETRENDS)
+    _check_detrend(method, edge, sigma_points, robust_iters)
     if x.shape[-1] < MIN_WINDOW:
         raise UserError(f"series too short to detrend: {x.shape[-1]} points, need at least {MIN_WINDOW}")
-    tr = _trend(x, method, bandwidth, span)
+    tr = _trend(x, method, bandwidth, span, edge, sigma_points, robust_iters)
     return (x - tr, tr) if return_trend else x - tr
 
 
 # ------------------------------------------------------------------ rolling indicators
 
-def _rolling(x, w, lag, names, level=None):
+def _rolling(x, w, lag, names, level=None, bias=True):
     """Indicators over trailing windows of w samples along the last axis of x (..., n), no checks."""
     n = x.shape[-1]
     y = x - x.mean(axis=-1, keepdims=True)  # centring: powers of an offset never get summed
@@ -245,6 +230,11 @@ def _rolling(x, w, lag, names, level=None):
             s4 = win(cum(y2 * y2), w)
             m4 = s4 / w - 4 * mu * s3 / w + 6 * mu**2 * s2 / w - 3 * mu**4
             stats["kurt"] = np.where(ok, m4 / m2**2 - 3.0, np.nan)
+        if not bias:  # the sample estimators G1, G2 (pandas' rolling skew/kurt, hence ewstools')
+            if "skew" in stats:
+                stats["skew"] = stats["skew"] * np.sqrt(w * (w - 1.0)) / (w - 2.0)
+            if "kurt" in stats:
+                stats["kurt"] = ((w + 1.0) * stats["kurt"] + 6.0) * (w - 1.0) / ((w - 2.0) * (w - 3.0))
         if "ac1" in names:
             # pairs (a, b) = (y[t], y[t-lag]) with both inside the window: the last k = w - lag t's
             k = w - lag
@@ -264,52 +254,68 @@ def _rolling(x, w, lag, names, level=None):
     return out
 
 
-def rolling(x, window, lag=1, which=INDICATORS):
+def rolling(x, window, lag=1, which=INDICATORS, bias=True):
     """Rolling-window indicators of x (1-D, or 2-D with one series per row), {name: array like x}.
 
     window: a fraction of the series length in (0, 1] or an int number of samples >= 3; the
     value at index i uses x[i-w+1 .. i] and is NaN before the first full window (i < w-1).
     Indicators: var, std (ddof=1), cv (std / |mean| of x itself), ac1 (lag-`lag` Pearson
-    autocorrelation within the window), skew, kurt (biased; kurt in excess). Detrend first.
+    autocorrelation within the window), skew, kurt (kurt in excess). Detrend first.
+    bias=True: skew and kurt are the population moments (scipy.stats' default); bias=False: the
+    sample estimators G1, G2 (pandas' rolling skew/kurt, ewstools). Kendall tau is the same for
+    both: for a fixed window one is an increasing linear function of the other.
     """
     x = _as_array("x", x, (1, 2))
     names = _names(which)
     w = _window(window, x.shape[-1], lag)
+    _check_bias(bias, w, names)
     _check_fluctuates(x - x.mean(axis=-1, keepdims=True), x)
-    return _rolling(x, w, lag, names)
+    return _rolling(x, w, lag, names, bias=bool(bias))
 
 
-def _pipeline(x, w, lag, names, method, bandwidth, span):
-    """Detrend then rolling indicators; every result aligned with x (..., n). Also the residuals."""
-    resid = x - _trend(x, method, bandwidth, span)
+def _check_bias(bias, w, names):
+    if not isinstance(bias, (bool, np.bool_)):
+        raise UserError(f"bias must be True or False, got {bias!r}")
+    if not bias and "kurt" in names and w < 4:
+        raise UserError(f"the sample kurtosis (bias=False) needs a window of at least 4 samples, got {w}")
+
+
+def _pipeline(x, w, lag, names, method, dk, bias=True):
+    """Detrend (options dk) then rolling indicators; every result aligned with x (..., n). Also
+    the residuals."""
+    resid = x - _trend(x, method, **dk)
     if method != "diff":
-        return _rolling(resid, w, lag, names, level=x), resid
+        return _rolling(resid, w, lag, names, level=x, bias=bias), resid
     # the first difference has no value at index 0: roll over the rest, pad the front back
-    out = _rolling(resid[..., 1:], w, lag, names, level=x[..., 1:])
+    out = _rolling(resid[..., 1:], w, lag, names, level=x[..., 1:], bias=bias)
     pad = np.full(x.shape[:-1] + (1,), np.nan)
     return {k: np.concatenate([pad, v], axis=-1) for k, v in out.items()}, resid
 
 
-def _check_common(x, window, lag, which, method, null=None):
+def _check_common(x, window, lag, which, method, dk, null=None):
     names = _names(which)
-    _choice("detrend method", method, DETRENDS)
+    _check_detrend(method, dk["edge"], dk["sigma_points"], dk["robust_iters"])
     if null is not None:
         _choice("null model", null, NULLS)
     return names, _window(window, len(x), lag)
 
 
-def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandwidth=0.1, span=0.25,
-               index=None):  # fmt: skip
+def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandwidth=BANDWIDTH, span=0.25,
+               index=None, edge="reflect", sigma_points=None, robust_iters=0, bias=True):  # fmt: skip
     """DataFrame of rolling indicators of the 1-D series x, one column per name in `which`,
-    aligned with x (index = `index`, e.g. the steps, else 0..n-1). x is detrended first and the
-    indicators are computed on the residuals; "cv" divides by the rolling mean of the raw x."""
+    aligned with x (index = `index`, e.g. the steps, else 0..n-1). x is detrended first (see
+    `detrend` for bandwidth, span, edge, sigma_points, robust_iters) and the indicators are
+    computed on the residuals (see `rolling` for bias); "cv" divides by the rolling mean of
+    the raw x."""
     import pandas as pd
 
     x = _as_array("x", x)
-    names, w = _check_common(x, window, lag, which, detrend)
+    dk = dict(bandwidth=bandwidth, span=span, edge=edge, sigma_points=sigma_points, robust_iters=robust_iters)
+    names, w = _check_common(x, window, lag, which, detrend, dk)
+    _check_bias(bias, w, names)
     if index is not None and len(index) != len(x):
         raise UserError(f"index has {len(index)} entries but x has {len(x)}; pass one label per point")
-    out, resid = _pipeline(x, w, lag, names, detrend, bandwidth, span)
+    out, resid = _pipeline(x, w, lag, names, detrend, dk, bool(bias))
     _check_fluctuates(resid, x)
     index = pd.RangeIndex(len(x)) if index is None else index
     return pd.DataFrame({k: out[k] for k in names}, index=index)
@@ -317,56 +323,12 @@ def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandw
 
 # ------------------------------------------------------------------ Kendall trend
 
-def _kendall(Y):
-    """Kendall tau-b of each row of finite Y (m, n) against time (its position), vectorised.
-
-    A bottom-up merge sort run on all rows at once. At block size b, pairs of neighbouring
-    blocks (left = earlier in time, right = later), each already sorted, are merged by one sort
-    with a left/right flag in the lowest bit; a right element then counts the left elements
-    merged ahead of it, i.e. the earlier ones <= it. Every pair of points meets exactly once, so
-    the counts add up to C + T (concordant + tied). O(n log n) per row, log2(n) passes.
-    Time has no ties, so tau-b = (C - D) / sqrt(n0 * (n0 - T)), n0 = n(n-1)/2, as scipy's.
-    """
-    m, n = Y.shape
-    if n < 2:
-        return np.full(m, np.nan)
-    # dense ranks per row (ties share one): small ints we can offset by group and shift left
-    order = np.argsort(Y, axis=1, kind="stable")
-    ys = np.take_along_axis(Y, order, axis=1)  # (m, n) each row sorted
-    new = np.ones((m, n), bool)
-    new[:, 1:] = ys[:, 1:] != ys[:, :-1]
-    dense = np.cumsum(new, axis=1) - 1
-    v = np.empty_like(dense)
-    np.put_along_axis(v, order, dense, axis=1)  # (m, n) ranks in time order
-    # tied pairs T: each point is tied with the equal values sorted before it
-    pos = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
-    ties = (pos - run_start).sum(axis=1)  # (m,)
-    rows, le = np.arange(m)[:, None], np.zeros(m)
-    b = 1
-    while b < n:
-        grp = rows * n + pos // (2 * b)  # (m, n) block-pair id, unique across rows
-        right = (pos // b) % 2  # (n,) 1 for the later block of each pair
-        # flag in the lowest bit: for equal values the left (earlier) element sorts first
-        merged = np.sort(((grp * n + v) << 1) | right, axis=1, kind="stable")
-        is_right = merged & 1
-        lefts = np.cumsum(1 - is_right, axis=1) - (pos // (2 * b)) * b  # lefts so far in own pair
-        le += (is_right * lefts).sum(axis=1)
-        v = (merged >> 1) - grp * n
-        b *= 2
-    n0 = n * (n - 1) / 2
-    conc = le - ties
-    disc = n0 - conc - ties
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (conc - disc) / np.sqrt(n0 * (n0 - ties))  # constant row: 0/0 = nan
-
-
 def kendall_trend(series) -> float:
     """Kendall's tau-b of a 1-D series against time, ignoring NaNs (e.g. the leading NaNs of
     rolling indicators). 1 for a strictly increasing series, -1 for a decreasing one, NaN for a
     constant one (or fewer than 2 values): tau is undefined when nothing varies."""
     y = _as_array("series", series, allow_nan=True)
-    return float(_kendall(y[~np.isnan(y)][None, :])[0])
+    return float(_kendall.kendall_rows(y[~np.isnan(y)][None, :])[0])
 
 
 def kendall_trend_rows(A) -> np.ndarray:
@@ -377,7 +339,7 @@ def kendall_trend_rows(A) -> np.ndarray:
     A = A[:, ~np.isnan(A).all(axis=0)]
     holes = np.isnan(A).any(axis=1)
     out = np.empty(len(A))
-    out[~holes] = _kendall(A[~holes])
+    out[~holes] = _kendall.kendall_rows(A[~holes])
     out[holes] = [kendall_trend(row) for row in A[holes]]
     return out
 
@@ -416,7 +378,8 @@ def _simulate(phi, theta, sigma, n, m, rng):
 
 
 def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1"), detrend="gaussian",
-                   bandwidth=0.1, span=0.25, seed=0):  # fmt: skip
+                   bandwidth=BANDWIDTH, span=0.25, seed=0, edge="reflect", sigma_points=None,
+                   robust_iters=0):  # fmt: skip
     """Is each indicator's rise (Kendall tau) larger than a stationary null model gives?
 
     Fits `null` ("ar1" or "arma" = ARMA(1,1)) to the detrended residuals of x, simulates n
@@ -428,10 +391,11 @@ def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1")
     import pandas as pd
 
     x = _as_array("x", x)
-    names, w = _check_common(x, window, lag, which, detrend, null)
+    dk = dict(bandwidth=bandwidth, span=span, edge=edge, sigma_points=sigma_points, robust_iters=robust_iters)
+    names, w = _check_common(x, window, lag, which, detrend, dk, null)
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise UserError(f"n (surrogates) must be a whole number >= 1, got {n!r}; 100 or more is usual")
-    obs, resid = _pipeline(x, w, lag, names, detrend, bandwidth, span)
+    obs, resid = _pipeline(x, w, lag, names, detrend, dk)
     _check_fluctuates(resid, x)
     r = resid[1:] if detrend == "diff" else resid  # (n_r,) finite residuals
     phi, theta, sigma = _fit_null(r, null)
@@ -440,7 +404,7 @@ def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1")
         raw = x[0] + np.concatenate([np.zeros((n, 1)), np.cumsum(sim, axis=1)], axis=1)
     else:  # the observed trend plus stationary residuals: same trend, no slowing down
         raw = (x - resid) + sim
-    sur, _ = _pipeline(raw, w, lag, names, detrend, bandwidth, span)
+    sur, _ = _pipeline(raw, w, lag, names, detrend, dk)
     rows = []
     for name in names:
         tau = kendall_trend(obs[name])
@@ -456,7 +420,8 @@ def surrogate_test(x, n=100, null="ar1", window=0.5, lag=1, which=("var", "ac1")
 
 
 def early_warning(steps, values, until=None, window=0.5, which=("var", "ac1"), detrend="gaussian",
-                  bandwidth=0.1, n_surrogates=100, null="ar1", seed=0, lag=1, span=0.25) -> dict:  # fmt: skip
+                  bandwidth=BANDWIDTH, n_surrogates=100, null="ar1", seed=0, lag=1, span=0.25, edge="reflect",
+                  sigma_points=None, robust_iters=0) -> dict:  # fmt: skip
     """EWS of a transition: indicators and surrogate tests over the points with steps < until
     (the pre-transition stretch; until=None uses the whole series).
 
@@ -472,7 +437,8 @@ def early_warning(steps, values, until=None, window=0.5, which=("var", "ac1"), d
     if until is not None:
         keep = t < until
         t, v = t[keep], v[keep]
-    kw = dict(window=window, lag=lag, which=which, detrend=detrend, bandwidth=bandwidth, span=span)
+    kw = dict(window=window, lag=lag, which=which, detrend=detrend, bandwidth=bandwidth, span=span, edge=edge,
+              sigma_points=sigma_points, robust_iters=robust_iters)
     ind = indicators(v, **kw)
     ind.insert(0, "step", t)
     tests = surrogate_test(v, n=n_surrogates, null=null, seed=seed, **kw)

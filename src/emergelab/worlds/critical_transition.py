@@ -31,11 +31,13 @@ Systems (`system`):
          that noise strong enough to leave the upper one brings the state straight back.)
          Escapes are memoryless, so jump times are roughly exponential: some seeds jump
          early, a few not at all.
-Measured (quick preset, seeds 0-19; window 0.5, Gaussian detrending with bandwidth 0.05,
-100 AR(1) surrogates, the stretch ending 2% before the transition): var and ac1 both rise
-with p < 0.05 before 19/20 fold collapses, in 0/20 (var) and 1/20 (ac1) null runs, and
-before 1/18 noise-induced jumps. Bandwidth 0.2 drops the fold to 14/20: a wide kernel is
-biased where the ramp starts, which inflates the first windows and hides the rise.
+Measured (quick preset, seeds 0-19; window 0.5, Gaussian detrending with the default
+bandwidth 0.2 in ksmooth / ewstools units (kernel sd 0.074 of the stretch) and reflected
+edges, 100 AR(1) surrogates, the stretch ending 2% before the transition): var and ac1 both
+rise with p < 0.05 before 19/20 fold collapses, in 0/20 (var) and 1/20 (ac1) null runs, and
+before 1/18 noise-induced jumps; the same at bandwidth 0.1, 0.135 and 0.27. (With the
+older renormalised edges a much wider kernel, 0.54 here, dropped the fold to 14/20: it is
+biased where the ramp starts, which inflates the first windows and hides the rise.)
 
 Logged once every `sample_every` integration steps, at step i = 0, 1, ... (sample index):
     state/x            the state
