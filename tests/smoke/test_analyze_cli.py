@@ -69,3 +69,13 @@ def test_sweep_report_has_detection_and_false_alarm_rates(run_cli, tmp_path):
     runs = emergelab.open_store(str(tmp_path / "store")).runs()
     by = runs.groupby("config.system")["summary.ews_transition"].apply(list).to_dict()
     assert by == {"fold": [True, True], "null": [False, False]}  # the lab ran EWS after every run
+
+
+def test_cli_bandwidth_default_is_the_library_default():
+    """--bandwidth means the ksmooth/ewstools unit everywhere: the CLI default is the library's."""
+    import inspect
+
+    from emergelab.cli.analyze import analyze
+    from emergelab.measures.analysis import EWSSettings
+
+    assert inspect.signature(analyze).parameters["bandwidth"].default.default == EWSSettings().bandwidth

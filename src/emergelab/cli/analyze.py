@@ -29,7 +29,8 @@ def analyze(
     time_col: Optional[str] = typer.Option(None, "--time", "-t", help="With --csv: the time/step column [default: row number]."),
     window: float = typer.Option(0.5, "--window", help="Rolling window, fraction of the pre-transition stretch."),
     detrend: str = typer.Option("gaussian", "--detrend", help="gaussian, lowess, linear, diff or none."),
-    bandwidth: float = typer.Option(0.1, "--bandwidth", help="Gaussian detrending bandwidth (fraction of the stretch)."),
+    bandwidth: float = typer.Option(0.2, "--bandwidth", help="Gaussian detrending bandwidth in ksmooth/ewstools units: "
+                                    "kernel quartiles at +-0.25 x bandwidth of the stretch (ends reflected)."),
     surrogates: int = typer.Option(100, "--surrogates", help="Surrogate series for the significance test."),
     null: str = typer.Option("ar1", "--null", help="Null model of the surrogates: ar1 or arma."),
     seed: int = typer.Option(0, "--seed", help="Seeds the surrogates."),
