@@ -443,3 +443,6 @@ def early_warning(steps, values, until=None, window=0.5, which=("var", "ac1"), d
     ind.insert(0, "step", t)
     tests = surrogate_test(v, n=n_surrogates, null=null, seed=seed, **kw)
     return {"indicators": ind, "tests": tests, "n_points": len(v), "until": until}
+
+
+from emergelab.measures.ews_classifier import classify  # noqa: E402,F401  (Bury et al. 2021; torch loads on first use)
