@@ -1,0 +1,240 @@
+"""Cultural accumulation: generations of learners that see their predecessor beat one long life.
+
+Effect: on the memory-sequence task, a chain of generations, each learning within its own
+lifetime and seeing the previous generation's actions with probability `vis_prob` per step,
+ends up with a higher return per episode than a single agent that lives as long as the whole
+chain (generations x episodes of experience), while without social learning (vis_prob = 0)
+the generations stay below that single life.
+
+Paper: J. Cook, C. Lu, E. Hughes, J. Z. Leibo, J. Foerster (2024), "Artificial Generational
+Intelligence: Cultural Accumulation in Reinforcement Learning" (arXiv 2406.00392, NeurIPS
+2024); the task follows the authors' Memory Sequence notebook (FLAIROx/cultural-accumulation,
+MetaMemSeq: 3 digits, length 24, 4 trials per lifetime, 8 generations).
+
+Task. Each lineage has a hidden sequence s of `length` digits over `digits` symbols, fixed for
+the whole chain of generations (and for the single-lifetime baseline on the same lineage). An
+episode (the paper's "trial") plays positions t = 0, 1, ...: the agent names a digit, gets +1
+if it is s[t], and a mistake ends the episode; the return is the number of correct digits.
+
+Agents (a simplification, see below). The learner's in-context state is a table: for every
+position, the digit it knows to be right (if any) and the digits it knows to be wrong. At
+position t it plays the known digit; else, if the demonstration is visible this step (prob
+vis_prob, drawn per step) and the demonstrated digit is not one it knows to be wrong, it copies
+it with probability `trust`; else it guesses uniformly among the digits not known to be wrong.
+The reward updates the table (a right digit is remembered, a wrong one excluded). After every
+episode each remembered entry fades with probability `forget`: the bounded in-context memory.
+The demonstration is the previous generation's policy replayed from its end-of-life state, as
+in the reference (a saved final hidden state): its known digit where it has one, otherwise a
+guess among the digits it has not excluded, drawn afresh at every step. Generation 0 sees a
+newborn demonstrator (an empty table: random digits), as the reference's first generation saw
+random "others". The single-lifetime baseline is the same agent living generations x episodes
+episodes on the same sequence, without demonstrations.
+
+What differs from the paper. The paper's in-context agents are GRU policies meta-trained with
+PPO (RL^2) on millions of steps with noisy-oracle demonstrations; here the within-lifetime
+learner is a fixed tabular rule (what an ideal RL^2 policy's hidden state would hold), and
+the finite capacity of a recurrent state is an explicit knob, `forget`. Without forgetting a
+single life loses nothing and cannot be beaten by the same experience cut into generations
+(forget=0 is the control: docs/worlds/cultural_accumulation.md). One demonstrator per lineage
+(the reference shows several, sorted by score). No in-weights (train-time) generations.
+
+Logged at step g = generation g (means over lineages):
+    culture/return       mean return per episode of generation g's lifetime
+    culture/return_last  return in generation g's last episode
+    culture/known        right digits of generation g's end-of-life table, counted from t = 0
+                         up to the first position it does not know (what it passes on)
+    culture/followed     share of generation g's actions that copied the demonstration
+    single/return, single/return_last, single/known   the single-lifetime agent over the same
+                         block of episodes [g E, (g+1) E): equal total experience
+    culture/gain         culture/return - single/return (paired: the same sequences)
+Artefact `episodes`: per generation and episode, the mean returns of both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emergelab.lab.config import param
+from emergelab.lab.registry import World, register
+
+METRICS = ("culture/return", "culture/return_last", "culture/known", "culture/followed",
+           "single/return", "single/return_last", "single/known", "culture/gain")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CulturalAccumulationConfig:
+    seed: int = param(0, "seeds the hidden sequences, the baseline's and the generations' draws")
+    digits: int = param(3, "symbols per position (the reference's num_types)")
+    length: int = param(24, "positions of the hidden sequence (the reference's max_trial_len)")
+    episodes: int = param(4, "episodes (the paper's trials) in one lifetime")
+    generations: int = param(8, "generations in a chain; the baseline lives generations x episodes")
+    lineages: int = param(256, "independent chains (each with its own hidden sequence), run as arrays")
+    vis_prob: float = param(0.9, "probability, per step, that the previous generation's action is visible "
+                                 "(0.9: our choice, in the accumulating regime; sweep it)")
+    vis_decay: bool = param(False, "true: visibility in episode k of a life is vis_prob (E-1-k)/(E-1), "
+                                   "the reference's schedule (all visible first, none in the last)")
+    trust: float = param(1.0, "probability of copying a visible demonstration where it knows no digit")
+    forget: float = param(0.1, "probability that a remembered entry fades after an episode (bounded memory)")
+
+    def __post_init__(self) -> None:
+        if self.digits < 2:
+            raise ValueError(f"digits must be at least 2, got {self.digits}")
+        for k in ("length", "episodes", "generations", "lineages"):
+            if getattr(self, k) < 1:
+                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        for k in ("vis_prob", "trust"):
+            if not 0.0 <= getattr(self, k) <= 1.0:
+                raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)}")
+        if not 0.0 <= self.forget < 1.0:
+            raise ValueError(f"forget must be in [0, 1), got {self.forget}")
+        if self.vis_decay and self.episodes < 2:
+            raise ValueError("vis_decay needs episodes >= 2 (visibility falls from episode 1 to the last)")
+
+
+# -- the agent's table ------------------------------------------------------------------------
+def empty(n: int, cfg: CulturalAccumulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """A newborn's table: known (n, L) right digit or -1; wrong (n, L, D) excluded digits."""
+    return np.full((n, cfg.length), -1), np.zeros((n, cfg.length, cfg.digits), bool)
+
+
+def guess(wrong: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Uniform choice among the digits not excluded: wrong (n, D), u (n,) in [0, 1) -> (n,)."""
+    ok = ~wrong
+    cum = np.cumsum(ok, axis=1)  # (n, D)
+    k = np.floor(u * cum[:, -1]).astype(int)  # the k-th allowed digit, 0-based
+    return np.argmax(cum > k[:, None], axis=1)
+
+
+def policy(known: np.ndarray, wrong: np.ndarray, t: int, u: np.ndarray) -> np.ndarray:
+    """A table's own action at position t: its known digit, else a guess. u (n,) uniforms."""
+    return np.where(known[:, t] >= 0, known[:, t], guess(wrong[:, t], u))
+
+
+def prefix(known: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """(n,) right digits known from position 0 up to the first one not known."""
+    ok = known == seq
+    return np.where(ok.all(1), ok.shape[1], np.argmin(ok, axis=1))
+
+
+def live(seq: np.ndarray, demo: tuple[np.ndarray, np.ndarray], n_episodes: int, vis: np.ndarray,
+         cfg: CulturalAccumulationConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """One lifetime of n = len(seq) learners (one per lineage), each watching its demonstrator.
+    seq (n, L); demo = a frozen table (known, wrong); vis (n_episodes,) per-step visibility of
+    each episode. Returns returns and known (n_episodes, n: the table's known prefix after each
+    episode), followed (share of actions copied) and the final table (known, wrong)."""
+    n, L = seq.shape
+    rows = np.arange(n)
+    known, wrong = empty(n, cfg)
+    d_known, d_wrong = demo
+    returns, knows = np.zeros((n_episodes, n), int), np.zeros((n_episodes, n), int)
+    copied = acted = 0
+    for e in range(n_episodes):
+        alive = np.ones(n, bool)
+        for t in range(L):  # vectorised over lineages: one array step per position
+            u = rng.random((4, n))
+            shown = policy(d_known, d_wrong, t, u[0])  # the demonstrator acts, fresh each step
+            mine = policy(known, wrong, t, u[1])
+            copy = ((known[:, t] < 0) & (u[2] < vis[e]) & (u[3] < cfg.trust)
+                    & ~wrong[rows, t, shown])  # fmt: skip
+            a = np.where(copy, shown, mine)
+            right = a == seq[:, t]
+            copied += int((copy & alive).sum())
+            acted += int(alive.sum())
+            known[:, t] = np.where(alive & right, a, known[:, t])
+            wrong[rows, t, a] |= alive & ~right
+            returns[e] += alive & right
+            alive &= right
+            if not alive.any():
+                break
+        knows[e] = prefix(known, seq)
+        if e < n_episodes - 1:  # memory fades between episodes; the end-of-life table is passed on
+            known = np.where(rng.random(known.shape) < cfg.forget, -1, known)
+            wrong &= rng.random(wrong.shape) >= cfg.forget
+    return {"returns": returns, "known": knows, "followed": copied / max(acted, 1), "table": (known, wrong)}
+
+
+def visibility(cfg: CulturalAccumulationConfig) -> np.ndarray:
+    """(E,) probability that a step of episode k shows the demonstration."""
+    E = cfg.episodes
+    if not cfg.vis_decay:
+        return np.full(E, cfg.vis_prob)
+    return cfg.vis_prob * (E - 1 - np.arange(E)) / (E - 1)
+
+
+# -- run -------------------------------------------------------------------------------------
+def run(cfg: CulturalAccumulationConfig, rec) -> None:
+    import pandas as pd
+
+    # three independent streams: the sequences and the single life do not depend on vis_prob
+    # or trust, so every setting of a seed is compared with the same single life
+    s_seq, s_single, s_culture = np.random.SeedSequence(cfg.seed).spawn(3)
+    n, E, G = cfg.lineages, cfg.episodes, cfg.generations
+    seq = np.random.default_rng(s_seq).integers(0, cfg.digits, (n, cfg.length))
+    rec.set_total(G)
+
+    single = live(seq, empty(n, cfg), G * E, np.zeros(G * E), cfg, np.random.default_rng(s_single))
+    s_ret, s_known = single["returns"].reshape(G, E, n), single["known"].reshape(G, E, n)
+
+    rng = np.random.default_rng(s_culture)
+    demo, vis = empty(n, cfg), visibility(cfg)
+    rows, gains = [], []
+    for g in range(G):
+        life = live(seq, demo, E, vis, cfg, rng)
+        c_ret = life["returns"]  # (E, n)
+        demo = life["table"]
+        gain = c_ret.mean(0) - s_ret[g].mean(0)  # (n,) paired by lineage
+        gains.append(gain)
+        rec.log(g, **{
+            "culture/return": c_ret.mean(), "culture/return_last": c_ret[-1].mean(),
+            "culture/known": life["known"][-1].mean(), "culture/followed": life["followed"],
+            "single/return": s_ret[g].mean(), "single/return_last": s_ret[g, -1].mean(),
+            "single/known": s_known[g, -1].mean(),
+            "culture/gain": gain.mean()})  # fmt: skip
+        rows.append(pd.DataFrame({"generation": g, "episode": np.arange(E), "experience": g * E + np.arange(E),
+                                  "culture_return": c_ret.mean(1), "single_return": s_ret[g].mean(1)}))  # fmt: skip
+    rec.artefact("episodes", pd.concat(rows, ignore_index=True))
+    last = gains[-1]
+    rec.summarize(vis_prob=cfg.vis_prob, forget=cfg.forget,
+                  final_gain_se=float(last.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
+                  **summarize(rec.wide()))  # fmt: skip
+
+
+def summarize(curves) -> dict[str, Any]:
+    """First and last generation's return, the single life's over the last block, the gain
+    (culture - single at equal experience), and the generation where culture first leads."""
+    if "culture/return" not in curves:
+        return {}
+    c, s = curves["culture/return"].dropna(), curves["single/return"].dropna()
+    gain = curves["culture/gain"].dropna()
+    ahead = gain.index[gain.to_numpy() > 0]
+    return {"first_culture_return": float(c.iloc[0]), "final_culture_return": float(c.iloc[-1]),
+            "final_single_return": float(s.iloc[-1]), "final_gain": float(gain.iloc[-1]),
+            "first_generation_ahead": int(ahead[0]) if len(ahead) else None,
+            "accumulates": bool(c.iloc[-1] > c.iloc[0])}  # fmt: skip
+
+
+register(World(
+    name="cultural_accumulation",
+    paper="J. Cook, C. Lu, E. Hughes, J. Z. Leibo, J. Foerster (2024), Artificial Generational Intelligence: "
+          "Cultural Accumulation in Reinforcement Learning (arXiv 2406.00392)",
+    effect="cultural accumulation: generations that see their predecessor's actions outperform a single "
+           "lifetime of the same total experience (memory-sequence task); without social learning they do not",
+    config=CulturalAccumulationConfig,
+    run=run,
+    presets={
+        "paper": {},
+        "quick": {},  # the reference setting runs in about a second
+        "decay": {"vis_prob": 1.0, "vis_decay": True},  # the reference's visibility schedule
+        "tiny": {"length": 8, "episodes": 2, "generations": 3, "lineages": 16},
+    },
+    watch=("culture/return",),
+    summarize=summarize,
+    look_for="culture/return against single/return over generations (same total experience at each step): "
+             "with vis_prob high enough (>= 0.75 at forget=0.1) the generations climb past the single life "
+             "(culture/gain > 0, culture/known rising); with vis_prob=0 every generation starts afresh and "
+             "stays below it; in between transmission is too lossy to ratchet. "
+             "forget=0 (unbounded memory) is the control where a single life cannot be beaten.",
+))

@@ -1,0 +1,53 @@
+"""cultural_accumulation, tiny preset: logs every metric once per generation within its bounds,
+keeps the per-episode artefact, shares the single-lifetime baseline across vis_prob (it does
+not depend on it), and is registered with its presets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emergelab.lab.registry import get_world
+from emergelab.lab.sweep import run_world
+from emergelab.worlds.cultural_accumulation import METRICS
+
+
+def _run(**overrides):
+    return run_world("cultural_accumulation", "tiny", **overrides)
+
+
+def test_tiny_logs_every_metric_per_generation():
+    rec = _run()
+    cfg = get_world("cultural_accumulation").make_config("tiny")
+    G, E, L = cfg.generations, cfg.episodes, cfg.length
+    assert set(METRICS) <= set(rec.names)
+    for name in METRICS:
+        steps, values = rec.series(name)
+        assert steps.tolist() == list(range(G)) and np.all(np.isfinite(values)), name
+    for name in ("culture/return", "culture/return_last", "culture/known", "single/return", "single/known"):
+        v = rec.series(name)[1]
+        assert np.all((v >= 0) & (v <= L)), name
+    assert np.all((rec.series("culture/followed")[1] >= 0) & (rec.series("culture/followed")[1] <= 1))
+    gain = rec.series("culture/return")[1] - rec.series("single/return")[1]
+    assert np.allclose(rec.series("culture/gain")[1], gain)
+    ep = rec.artefacts["episodes"]
+    assert len(ep) == G * E and ep.experience.tolist() == list(range(G * E))
+    assert np.allclose(ep.groupby("generation").culture_return.mean(), rec.series("culture/return")[1])
+    s = rec.summary
+    assert s["final_gain"] == rec.series("culture/gain")[1][-1] and s["final_gain_se"] >= 0
+    assert isinstance(s["accumulates"], bool)
+
+
+def test_baseline_is_shared_across_vis_prob_and_vis_zero_copies_nothing():
+    a, b = _run(vis_prob=0.0), _run(vis_prob=1.0)
+    for name in ("single/return", "single/return_last", "single/known"):
+        assert np.array_equal(a.series(name)[1], b.series(name)[1]), name
+    assert np.all(a.series("culture/followed")[1] == 0) and np.all(b.series("culture/followed")[1] > 0)
+    assert not np.array_equal(a.series("culture/return")[1], b.series("culture/return")[1])
+
+
+def test_registered_with_presets():
+    w = get_world("cultural_accumulation")
+    assert {"paper", "quick", "tiny", "decay"} <= set(w.preset_names())
+    paper = w.make_config("paper")
+    assert (paper.digits, paper.length, paper.episodes, paper.generations) == (3, 24, 4, 8)  # the reference's
+    assert w.make_config("decay").vis_decay and w.watch == ("culture/return",)

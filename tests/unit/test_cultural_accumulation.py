@@ -1,0 +1,122 @@
+"""The memory-sequence learner of cultural_accumulation, by hand: guesses avoid excluded digits
+and are uniform over the rest, a demonstration is copied only when visible and not known to be
+wrong, memory only grows without forgetting, and bad configs are clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emergelab.errors import UserError
+from emergelab.lab.registry import get_world
+from emergelab.worlds import cultural_accumulation as ca
+
+
+def _cfg(**kw):
+    base = {"digits": 3, "length": 6, "episodes": 4, "generations": 2, "lineages": 50}
+    return ca.CulturalAccumulationConfig(**{**base, **kw})
+
+
+def _seq(cfg, seed=0):
+    return np.random.default_rng(seed).integers(0, cfg.digits, (cfg.lineages, cfg.length))
+
+
+def test_guess_avoids_excluded_digits_and_is_uniform_over_the_rest():
+    n = 30000
+    wrong = np.zeros((n, 4), bool)
+    wrong[:, 1] = True  # digit 1 excluded everywhere
+    wrong[: n // 2, 3] = True  # digit 3 excluded in the first half
+    g = ca.guess(wrong, np.random.default_rng(0).random(n))
+    assert not np.any(g == 1) and not np.any(g[: n // 2] == 3)
+    first = np.bincount(g[: n // 2], minlength=4) / (n // 2)  # uniform over {0, 2}
+    second = np.bincount(g[n // 2:], minlength=4) / (n - n // 2)  # uniform over {0, 2, 3}
+    assert np.allclose(first, [0.5, 0, 0.5, 0], atol=0.02), first
+    assert np.allclose(second, [1 / 3, 0, 1 / 3, 1 / 3], atol=0.02), second
+    only = np.ones((5, 3), bool)
+    only[:, 2] = False
+    assert ca.guess(only, np.linspace(0, 0.99, 5)).tolist() == [2] * 5  # one digit left: that one
+
+
+def test_policy_plays_known_digits_and_prefix_counts_from_the_start():
+    cfg = _cfg(lineages=3, length=4)
+    known, wrong = ca.empty(3, cfg)
+    known[0] = [2, 0, -1, 1]
+    known[1] = [2, 0, 1, 1]
+    wrong[2, 0, [0, 1]] = True  # lineage 2 has excluded 0 and 1 at t = 0
+    assert ca.policy(known, wrong, 0, np.full(3, 0.5))[:2].tolist() == [2, 2]
+    assert ca.policy(known, wrong, 0, np.full(3, 0.5))[2] == 2
+    seq = np.array([[2, 0, 1, 1], [2, 0, 1, 1], [0, 0, 0, 0]])
+    assert ca.prefix(known, seq).tolist() == [2, 4, 0]
+
+
+def test_visibility_schedules():
+    assert ca.visibility(_cfg(vis_prob=0.3)).tolist() == [0.3] * 4
+    assert np.allclose(ca.visibility(_cfg(vis_prob=0.9, vis_decay=True)), [0.9, 0.6, 0.3, 0.0])
+
+
+def test_without_forgetting_a_learner_never_loses_ground():
+    cfg = _cfg(forget=0.0, episodes=8)
+    seq = _seq(cfg)
+    out = ca.live(seq, ca.empty(cfg.lineages, cfg), 8, np.zeros(8), cfg, np.random.default_rng(1))
+    r, k = out["returns"], out["known"]
+    assert np.all(np.diff(r, axis=0) >= 0)  # it replays every digit it got right before
+    assert np.all(k >= r) and np.all(np.diff(k, axis=0) >= 0)
+    assert out["followed"] == 0.0
+    known, wrong = out["table"]
+    assert np.all((known < 0) | (known == seq))  # remembers only right digits ...
+    assert not np.any(wrong[np.arange(cfg.lineages)[:, None], np.arange(cfg.length), seq])  # ... excludes only wrong ones
+    assert r[-1].mean() > r[0].mean() + 1  # and it learns
+
+
+def test_a_perfect_visible_demonstrator_is_copied_to_the_end():
+    cfg = _cfg()
+    seq = _seq(cfg)
+    perfect = (seq.copy(), np.zeros((cfg.lineages, cfg.length, cfg.digits), bool))
+    out = ca.live(seq, perfect, 4, np.ones(4), cfg, np.random.default_rng(2))
+    assert np.all(out["returns"] == cfg.length)
+    # episode 1 is all copying; afterwards the learner plays from memory unless it forgot
+    assert 0.25 <= out["followed"] < 0.25 + 0.75 * 0.3
+
+
+def test_an_invisible_demonstrator_changes_nothing():
+    cfg = _cfg()
+    seq = _seq(cfg)
+    perfect = (seq.copy(), np.zeros((cfg.lineages, cfg.length, cfg.digits), bool))
+    a = ca.live(seq, perfect, 4, np.zeros(4), cfg, np.random.default_rng(3))
+    b = ca.live(seq, ca.empty(cfg.lineages, cfg), 4, np.zeros(4), cfg, np.random.default_rng(3))
+    assert np.array_equal(a["returns"], b["returns"]) and a["followed"] == b["followed"] == 0.0
+    c = ca.live(seq, perfect, 4, np.ones(4), _cfg(trust=0.0), np.random.default_rng(3))
+    assert np.array_equal(c["returns"], b["returns"])  # trust 0: seen but never copied
+
+
+def test_a_wrong_demonstration_is_tried_once_then_avoided():
+    cfg = _cfg(forget=0.0, digits=2)  # two digits: once the shown one fails, the other is right
+    seq = _seq(cfg)
+    liar = ((seq + 1) % 2, np.zeros((cfg.lineages, cfg.length, 2), bool))
+    out = ca.live(seq, liar, 4, np.ones(4), cfg, np.random.default_rng(4))
+    r = out["returns"]
+    assert np.all(r[0] == 0)  # copies the wrong digit at t = 0 and fails
+    assert np.all(r[1:] == np.arange(1, 4)[:, None])  # then one more position per episode
+
+
+def test_forgetting_costs_return():
+    seq = _seq(_cfg(lineages=200))
+    res = {}
+    for f in (0.0, 0.5):
+        cfg = _cfg(forget=f, lineages=200, episodes=8)
+        res[f] = ca.live(seq, ca.empty(200, cfg), 8, np.zeros(8), cfg, np.random.default_rng(5))["returns"][4:].mean()
+    assert res[0.5] < res[0.0] - 0.5, res
+
+
+@pytest.mark.parametrize("bad", [{"vis_prob": 1.5}, {"vis_prob": -0.1}, {"trust": 2}, {"forget": 1.0},
+                                 {"forget": -0.1}, {"digits": 1}, {"length": 0}, {"episodes": 0},
+                                 {"generations": 0}, {"lineages": 0}, {"vis_decay": True, "episodes": 1},
+                                 {"vis_prob": "often"}, {"memory": 3}])
+def test_bad_config_is_a_clear_error(bad):
+    with pytest.raises(UserError):
+        get_world("cultural_accumulation").make_config("tiny", bad)
+
+
+def test_post_init_names_the_field():
+    with pytest.raises(ValueError, match="vis_prob must be in \\[0, 1\\]"):
+        ca.CulturalAccumulationConfig(vis_prob=1.2)
