@@ -117,3 +117,16 @@ def test_li2_diagnostics_match_their_definitions():
     grad = ((Y - Fd @ Vd) @ Vd.T).norm() / n**0.5
     for name, ref in (("diag_offdiag_ratio", ratio), ("gram_fit_dist", dist), ("grad_norm", grad)):
         assert abs(float(out[f"li2/{name}"]) / float(ref) - 1) < 1e-4, name
+
+
+def test_scaling_sweep_report_has_the_critical_fraction_section(run_cli, tmp_path):
+    # tiny groups learn fast at a high learning rate: Z13 and Z17 both fail at half the pairs
+    # and generalise at 90 % (seed-checked), so each M is bracketed and a law can be fitted
+    fast = ["-s", "epochs=100", "-s", "lr=0.03", "-s", "weight_decay=0.001", "-s", "hidden=64", "-s", "diag_every=0"]
+    rc, out, err = run_cli("sweep", "grokking", "-p", "tiny", *fast, "-g", "group=Z13,Z17",
+                           "-g", "train_fraction=0.5,0.9", "-n", "1", "-x", "serial", "-o", str(tmp_path / "s.html"))
+    assert rc == 0, err
+    html = (tmp_path / "s.html").read_text()
+    assert "Critical data size" in html and "Best one-parameter law" in html
+    assert html.count("<svg") >= 2  # the section's figure besides the sweep's own
+    assert get_world("grokking").make_config("scaling").epochs == 3000

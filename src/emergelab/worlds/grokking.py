@@ -303,6 +303,13 @@ def summarize(curves) -> dict[str, Any]:
     return out
 
 
+def _sweep_section(store, runs, grid):
+    # imported on use: the section needs pandas and matplotlib, listing worlds must stay instant
+    from emergelab.worlds._grokking_scaling import sweep_section
+
+    return sweep_section(store, runs, grid)
+
+
 register(World(
     name="grokking",
     paper="Y. Tian (2025), Provable Scaling Laws of Feature Emergence from Learning Dynamics of "
@@ -320,10 +327,15 @@ register(World(
             "log_every": 100, "diag_every": 1000,
         },
         "tiny": {"group": "Z11", "hidden": 32, "epochs": 20, "log_every": 5, "diag_every": 10},
+        # Li_2's critical data size (n_c ∝ M log M): the paper model, swept over group x
+        # train_fraction (docs/worlds/grokking.md); only the final accuracies matter, so the
+        # diagnostics are off and logs sparse (they cost ~10 % of a run otherwise)
+        "scaling": {"epochs": 3000, "log_every": 50, "diag_every": 0},
     },
     watch=("val/acc", "train/acc", "val/loss"),
     ews=(("val/loss", "val/acc"),),  # did val/loss slow down (rising var/AC1) before grokking?
     summarize=summarize,
+    sweep_section=_sweep_section,  # critical train fraction per group order, M log M fit
     look_for="train/acc reaches 1 early while val/acc sits near chance; much later val/acc jumps to ~1 "
              "(grokking_delay in the summary). li2/* diagnostics trace Li_2's lazy -> independent -> "
              "interactive stages; fourier/restricted_loss falls before val/acc jumps; weight_decay=0 never groks.",
