@@ -391,6 +391,7 @@ from emergelab.cli import analyze as _analyze  # noqa: E402,F401
 from emergelab.cli import llm as _llm  # noqa: E402,F401
 from emergelab.cli import forecast as _forecast  # noqa: E402,F401
 from emergelab.cli import graph as _graph  # noqa: E402,F401
+from emergelab.cli import imports as _imports  # noqa: E402,F401
 
 
 def main() -> None:

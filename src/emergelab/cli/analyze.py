@@ -5,7 +5,12 @@ columns of your own CSV file (`--csv`), printed as a table, optionally stored or
 trend of the leading eigenvalue of their rolling covariance and of its share of the variance
 (measures/ews_multi.py), with a block-bootstrap interval. Repeated `--column a --column b`
 still analyzes each column on its own. A CSV column whose own name has a comma is taken as that
-column."""
+column.
+
+`--tensorboard DIR`, `--mlflow PATH` and `--table FILE` (a W&B history export, or a long
+step,name,value / wide step + metric columns table) analyze training logs directly, without
+storing them (`emergelab import` stores them): every run of the log, the --metric series,
+or by default every metric in which a transition is detected."""
 
 from __future__ import annotations
 
@@ -24,6 +29,13 @@ def analyze(
                                      "[default: the world's pairs, e.g. val/loss before val/acc's jump]."),
     at: Optional[str] = typer.Option(None, "--at", help="Time the transitions by this metric instead of by each --metric."),
     csv: Optional[str] = typer.Option(None, "--csv", help="Analyze a column of your own CSV file instead of a run."),
+    tensorboard: Optional[str] = typer.Option(None, "--tensorboard", help="Analyze a TensorBoard log folder "
+                                              "(or event file) instead of a run: every run in it."),
+    mlflow: Optional[str] = typer.Option(None, "--mlflow", help="Analyze an MLflow mlruns/ folder (or one "
+                                         "experiment or run in it) instead of a run."),
+    table: Optional[str] = typer.Option(None, "--table", help="Analyze a log table instead of a run: a W&B "
+                                        "history export, or long (step,name,value) or wide (step + metric "
+                                        "columns) CSV/Parquet/JSON/JSONL."),
     column: List[str] = typer.Option([], "--column", "-c", help="With --csv: the column(s) to analyze, "
                                 "each on its own; a comma list a,b,c analyzes them jointly (multivariate)."),
     time_col: Optional[str] = typer.Option(None, "--time", "-t", help="With --csv: the time/step column [default: row number]."),
@@ -42,10 +54,14 @@ def analyze(
     autocorrelation, tested against AR(1) surrogates) precede them?"""
     from emergelab.measures.analysis import EWSSettings, check_settings, ews_table
 
-    if (ref is None) == (csv is None):
-        raise UserError("give a RUN id or --csv FILE --column X (one of the two)")
+    logs = {k: v for k, v in (("tensorboard", tensorboard), ("mlflow", mlflow), ("table", table)) if v is not None}
+    if logs and sum(x is not None for x in (ref, csv, *logs.values())) > 1:
+        raise UserError("give one source: a RUN id, --csv FILE, --tensorboard DIR, --mlflow PATH or --table FILE")
+    if not logs and (ref is None) == (csv is None):
+        raise UserError("give a RUN id or --csv FILE --column X (one of the two); for training logs "
+                        "--tensorboard DIR, --mlflow PATH or --table FILE")  # fmt: skip
     if csv is None and (column or time_col):
-        raise UserError("--column and --time go with --csv FILE; for a run use --metric NAME")
+        raise UserError("--column and --time go with --csv FILE; for a run or a log use --metric NAME")
     if out is not None:
         from emergelab.lab.store import check_export_path
 
@@ -54,7 +70,10 @@ def analyze(
                            null=null, seed=seed)  # fmt: skip
     check_settings(settings)
     multi = []
-    if csv is not None:
+    if logs:
+        (fmt, path), = logs.items()
+        results, title = _analyze_log(path, fmt, metric, at, settings), path
+    elif csv is not None:
         results, multi = _analyze_csv(csv, column, time_col, settings, out)
         title = csv
     else:
@@ -64,6 +83,8 @@ def analyze(
         kind, rid = st.resolve(ref)
         if kind != "run":
             raise UserError(f"'{ref}' is a sweep: analyze its runs one by one (emergelab runs --sweep {rid})")
+        if not metric and st.run_meta(rid)["world"] == "imported":
+            metric = _imported_default(st, rid)
         results = analyze_run(st, rid, metric or None, at, settings, save=save)
         title = rid
     table = ews_table(results)
@@ -76,8 +97,56 @@ def analyze(
 
         export_frame(table, out)
         print(f"wrote {out}")
-    if csv is None and save:
+    if ref is not None and save:
         print(f"stored with the run; report: emergelab report {rid} -o report.html")
+
+
+def _imported_default(st, rid) -> list[str]:
+    """An imported run has no world to name its EWS pairs: its metrics with a transition."""
+    trans = st.run_meta(rid)["summary"].get("transitions") or {}
+    found = [m for m, ts in trans.items() if isinstance(ts, list) and ts]
+    if not found:
+        raise UserError(f"no transition was detected in any metric of imported run '{rid}': pass --metric NAME "
+                        "to test a series anyway")  # fmt: skip
+    return found
+
+
+def _analyze_log(path, fmt, metrics, at, settings) -> list[dict]:
+    """EWS of every run of a training log, read with the same readers as `emergelab import`."""
+    import pandas as pd
+
+    from emergelab.lab.analyze import run_ews
+    from emergelab.lab.imports import detect, read_source
+
+    src = read_source(path, fmt)  # validated in full: a NaN anywhere stops here
+    known = {m for r in src.runs for m in r.metrics}
+    for m in [*metrics, *([at] if at else [])]:
+        if m not in known:
+            raise UserError(f"no metric '{m}' in {path} (metrics: {', '.join(sorted(known)[:20])})")
+    jobs = []
+    for r in src.runs:
+        names = [m for m in metrics if m in r.metrics]
+        if not metrics:  # by default: the metrics in which the lab detects a transition
+            names = [m for m, ts in detect(r).items() if isinstance(ts, list) and ts]
+        if at and at not in r.metrics:
+            names = []
+        if names:
+            jobs.append((r, names))
+    if not jobs:
+        raise UserError(f"no transition was detected in any metric of {path}: pass --metric NAME to test a "
+                        "series anyway")  # fmt: skip
+    results = []
+    for r, names in jobs:
+        want = [*names, *([at] if at else [])]
+        series = {m: r.series(r.metrics.index(m)) for m in dict.fromkeys(want)}
+        curves = pd.DataFrame({m: pd.Series(v, index=s) for m, (s, v) in series.items()})
+        for res in run_ews(curves, [(m, at or m) for m in names], settings):
+            if len(src.runs) > 1:  # say which run each row is about
+                res["metric"], res["timing_metric"] = f"{r.name}: {res['metric']}", f"{r.name}: {res['timing_metric']}"
+            results.append(res)
+    for note in src.notes:
+        _console().print(f"note: {note}", soft_wrap=True)
+    return results
 
 
 def _analyze_csv(path, columns, time_col, settings, out=None):
