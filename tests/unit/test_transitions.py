@@ -127,9 +127,12 @@ def test_to_dict_round_trips():
     (tr,) = detect_transitions(STEPS, logistic(STEPS, 500, 20))
     d = tr.to_dict()
     assert set(d) == {"onset", "midpoint", "end", "height", "sharpness", "start_level",
-                      "end_level", "method", "r2"}
-    assert Transition(**d) == tr
-    assert all(type(v) is float for k, v in d.items() if k != "method")
+                      "end_level", "method", "r2", "censored"}
+    assert Transition(**d) == tr and tr.censored == ""
+    assert all(type(v) is float for k, v in d.items() if k not in ("method", "censored"))
+    # a summary stored before the flag existed still loads
+    old = {k: v for k, v in d.items() if k != "censored"}
+    assert Transition(**old) == tr
 
 
 def test_fast_on_10k_points():
@@ -216,3 +219,54 @@ def test_training_curve_that_rises_right_after_initialisation():
     y = [0.02, 0.151, 0.144, 0.161, 0.235, 0.568, 0.922, 0.986] + [1.0] * 40
     (tr,) = detect_transitions(np.arange(len(y)) * 10, y)
     assert 40 <= tr.midpoint <= 60 and tr.height > 0.7
+
+
+# ------------------------------------------------------------------ censored changes (issue 14)
+
+REFERENTIAL_TRAIN_ACC = [0.009, 0.1, 0.32, 0.63, 0.75, 0.9, 0.95, 0.97, 0.98, 0.99] + [1.0] * 11
+
+
+def test_rise_from_the_first_point_is_reported_left_censored():
+    # referential_game -p quick: train/acc climbs from chance at the first logged step
+    t = np.arange(len(REFERENTIAL_TRAIN_ACC)) * 25.0
+    assert detect_transitions(t, REFERENTIAL_TRAIN_ACC) == []  # by default: plateau to plateau only
+    (tr,) = detect_transitions(t, REFERENTIAL_TRAIN_ACC, censored=True)
+    assert tr.censored == "left" and tr.height > 0.8
+    assert tr.start_level == pytest.approx(0.009, abs=0.1)  # the level seen at the first point
+    assert 0 <= tr.onset < tr.midpoint < tr.end <= 200
+
+
+def test_loss_falling_from_step_0_is_left_censored_and_the_drop_after_it_is_not():
+    y = 2.0 + 2.0 * np.exp(-STEPS / 20) + logistic(STEPS, 1200, 30, lo=0.0, hi=-1.5)
+    first, drop = detect_transitions(STEPS, y + noise(0.01, seed=11), censored=True)
+    assert detect_transitions(STEPS, y + noise(0.01, seed=11)) == [drop]
+    assert first.censored == "left" and first.height == pytest.approx(-2.0, abs=0.1)
+    assert first.start_level == pytest.approx(4.0, abs=0.05) and first.end < 100
+    assert drop.censored == "" and abs(drop.midpoint - 1200) <= 10
+
+
+def test_change_still_going_at_the_last_point_is_right_censored():
+    y = logistic(STEPS, 1980, 15) + noise(0.01, seed=12)  # 80 % done when the run stops
+    (tr,) = detect_transitions(STEPS, y, censored=True)
+    assert tr.censored == "right" and tr.height > 0.6
+    assert tr.end <= 2000 and tr.end_level == pytest.approx(y[-5:].mean(), abs=0.1)
+
+
+def test_jump_near_either_edge_is_found():
+    # the 10-90 % span inside the data but within one width of the edge (recall was 17/48)
+    for t0 in (30, 1975):
+        (tr,) = detect_transitions(STEPS, logistic(STEPS, t0, 4))
+        assert abs(tr.midpoint - t0) <= 2
+
+
+def test_slow_decay_from_step_0_is_not_a_transition():
+    assert detect_transitions(STEPS, np.exp(-STEPS / 800), censored=True) == []
+    assert detect_transitions(STEPS, (1 + STEPS / 500) ** -1.0 + noise(0.005, seed=13), censored=True) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_walk_and_chance_accuracy_are_quiet(seed):
+    rng = np.random.default_rng(seed)
+    assert detect_transitions(STEPS, np.cumsum(rng.normal(0, 1, len(STEPS))), censored=True) == []
+    acc = rng.binomial(100, 0.01, 200) / 100  # stuck at chance: range ~0.04
+    assert detect_transitions(np.arange(200), acc, censored=True) == []

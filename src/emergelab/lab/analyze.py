@@ -79,7 +79,10 @@ def analyze_curves(world, curves) -> tuple[dict[str, Any], dict[str, Any]]:
             continue
         steps, values = _series(curves, name)
         try:
-            out["transitions"][name] = [t.to_dict() for t in detect_transitions(steps, values)]
+            # censored=True: a curve that rises from its first logged step (most learning
+            # curves) is reported, flagged, rather than shown as "no transition"
+            found = detect_transitions(steps, values, censored=True)
+            out["transitions"][name] = [t.to_dict() for t in found]
         except ValueError as e:  # too short / NaN curve: say so in the summary, do not fail the run
             out["transitions"][name] = {"error": str(e)}
     if world.summarize is not None:

@@ -1,7 +1,8 @@
 """Find sudden changes of level ("transitions") in a curve, and measure grokking delays.
 
 detect_transitions(steps, values) works on any 1-D curve (accuracy jumps, loss drops,
-noisy evaluations). It returns one Transition per sudden change:
+noisy evaluations). It returns one Transition per sudden change (recall and false alarms
+on labelled families: benchmarks/transition_recall.py):
 
 1. Noise. sigma is a robust estimate (MAD) from the first differences, so a few big jumps
    don't inflate it. A change counts only if |height| >= floor = max(3 * sigma,
@@ -13,21 +14,32 @@ noisy evaluations). It returns one Transition per sudden change:
    few smoothing widths, from fine to coarse. Fine widths keep nearby steps apart, and
    coarse widths pull wide, noisy changes out of the noise.
 3. Shape. We fit y = lo + (hi - lo) / (1 + exp(-(t - t0) / w)) to the raw data in a
-   window around each bump (the window stops at neighbouring bumps). If the fit fails,
+   window around each bump (the window stops at neighbouring bumps, or at the edge of
+   the data, where a bump may begin at the first sample). If the fit fails,
    is poor (R^2 < 0.5), or gives a step too sharp to resolve (10-90% in less than one
    sample spacing), we fall back to a change-point estimate. Its levels are the medians
    on either side, and onset/midpoint/end are where the curve crosses 10/50/90% of the
    change.
 4. Acceptance. A candidate is kept only if all of these hold:
    - it is significant (|height| >= floor);
-   - it is fully observed (onset and end fall inside the data);
+   - it beats the curve's own wandering: |height| exceeds the step the curve makes by
+     chance over as many samples elsewhere (a random-walk null, see _walk_scale), so
+     random walks and AR(1) wobbles are not changes however large their range;
    - it is concentrated (10-90% width <= half the span, so a slow drift is not a
-     transition);
+     transition; <= 35% for a censored change, which has a plateau on one side only);
    - it fits (R^2 >= 0.5);
    - the curve really is flat at start_level before it and at end_level after it
-     (this rejects pieces of a long ramp);
+     (this rejects pieces of a long ramp; a censored change's level must also last to
+     the next change or the edge of the data, which rejects power-law decays);
    - it doesn't overlap a candidate that fits better. The same change is seen at
      several scales, and the best-fitting description wins.
+5. Censoring. With censored=True, a change already under way at the first point (fewer
+   than 2 samples before its onset, or the curve there still moving at >= 25% of its peak
+   rate) is reported with censored="left", and one still under way at the last point with
+   "right"; by default both are left out. Its
+   levels and onset/midpoint/end describe the part that was seen: from the level at the
+   first point (left), or to the level at the last (right). Most learning curves rise or
+   fall from their first logged point; the flag says the start level is unobserved.
 
 sharpness is dimensionless: (span of the series) / (end - onset), where onset and end
 are the 10% and 90% points. 1 means the change takes the whole series; 20 means it takes
@@ -49,6 +61,17 @@ MIN_POINTS = 8
 NOISE_SIGMAS = 3.0         # a change must be at least this many noise sd's tall...
 DEFAULT_REL_HEIGHT = 0.1   # ...and, unless min_height is given, 10% of the range
 MAX_WIDTH_FRAC = 0.5       # a 10-90% width beyond half the span is a drift
+# A censored change has a plateau on one side only, so its concentration is all that tells
+# it from a slow decay: its observed 10-90% part must take at most 35% of the span.
+MAX_CENSORED_FRAC = 0.35
+FAR_TOL = 0.15            # ...and the level it reaches must last: within 15% of its height
+EDGE_SAMPLES = 2           # fewer samples than this before onset (after end): censored
+UNDER_WAY = 0.25           # ...or changing at this share of its peak rate at the edge
+# A change must beat the random-walk null by WALK_SIGMAS sd's plus sqrt(2 ln m), the
+# typical largest of m = n / L independent normal draws: we search every stretch of the
+# curve for the tallest change, so a long curve offers chance more tries.
+WALK_SIGMAS = 3.0
+MIN_PAIRS = 8              # ...estimated from at least this many pairs of samples
 MIN_R2 = 0.5               # below this, a model explains too little to trust
 SUSTAIN_FRAC = 0.9         # first_crossing: share of later points that must stay above
 LN9 = np.log(9.0)          # logistic: going from 10% to 50% takes ln(9) * w
@@ -65,6 +88,12 @@ class Transition:
     end_level: float
     method: str         # "logistic" or "changepoint"
     r2: float           # R^2 of that model over the window it was fitted on
+    # "left": the change was already under way at the first point (fewer than 2 samples
+    # before onset), "right": still under way at the last; "" when fully observed. A
+    # censored change is measured on its observed part: start_level (left) or end_level
+    # (right) is the level at the edge of the data, and onset/midpoint/end are the 10/50/90%
+    # points of that observed change.
+    censored: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -214,13 +243,42 @@ def _changepoint(xw, cw, yw, lo, hi):
     return onset, mid, end, _r2(yw, np.interp(xw, [onset - d / 10, end + d / 10], [lo, hi]))
 
 
+def _censoring(x, onset, end, under_way=(False, False)):
+    """"left" when the change was under way at the first point: fewer than EDGE_SAMPLES
+    samples lie before onset, or (under_way[0]) the curve already climbs there at least
+    UNDER_WAY of its peak rate; "right" likewise at the last point; "both" or ""."""
+    left = under_way[0] or np.searchsorted(x, onset) < EDGE_SAMPLES
+    right = under_way[1] or len(x) - np.searchsorted(x, end, side="right") < EDGE_SAMPLES
+    return "both" if left and right else "left" if left else "right" if right else ""
+
+
+def _under_way(ys, a, b, w0, w1):
+    """(at the first point, at the last point): is the smoothed curve there still changing
+    at >= UNDER_WAY of the bump's peak rate? A decay that is fastest at the first point
+    (power law, exponential) never showed the level it started from, even if its 10%
+    point falls a few samples in."""
+    d = np.abs(np.diff(ys[a:b + 1]))
+    if d.size == 0 or d.max() == 0:
+        return False, False
+    return (a == w0 == 0 and d[0] >= UNDER_WAY * d.max(),
+            b + 1 == w1 == len(ys) and d[-1] >= UNDER_WAY * d.max())
+
+
 def _measure(x, y, ys, w0, w1, a, b, sigma):
     """Measure the bump at samples a..b in window [w0, w1): (onset, mid, end, lo, hi,
-    r2, method) in fitting units, or None if no complete change can be seen."""
-    if a - w0 < 2 or w1 - (b + 1) < 2:
-        return None  # no plateau observed on one side: we never saw it begin or end
+    r2, method, censored, model) in fitting units, or None if no change can be measured.
+    model is the fitted change over the whole series (flat outside it)."""
+    n = len(x)
+    left_open, right_open = a - w0 < 2, w1 - (b + 1) < 2
+    # A bump pressed against a neighbouring bump is a piece of another change. One pressed
+    # against the edge of the data is kept: the fit below says whether its onset (end) was
+    # seen. The bump itself runs ~a width past the 10/90% points, so "no sample beside the
+    # bump" does not mean "no sample before the onset".
+    if (left_open and w0 > 0) or (right_open and w1 < n):
+        return None
     xw, yw = x[w0:w1], y[w0:w1]
-    lo0, hi0 = float(np.median(y[w0:a])), float(np.median(y[b + 1:w1]))
+    lo0 = float(y[w0]) if left_open else float(np.median(y[w0:a]))  # an open side: its edge
+    hi0 = float(y[w1 - 1]) if right_open else float(np.median(y[b + 1:w1]))
     if hi0 == lo0:
         return None
     half = np.flatnonzero((ys[a:b + 1] - lo0) / (hi0 - lo0) >= 0.5)
@@ -231,17 +289,97 @@ def _measure(x, y, ys, w0, w1, a, b, sigma):
         onset, end = t0 - LN9 * w, t0 + LN9 * w
         k = int(np.clip(np.searchsorted(xw, t0), 1, len(xw) - 1))
         if end - onset >= xw[k] - xw[k - 1] and r2 >= MIN_R2:  # resolved and good
-            if xw[0] <= onset and end <= xw[-1]:
-                return onset, t0, end, lo, hi, r2, "logistic"
-            # A good fit that runs past its window is either a piece of a wider change
-            # (a coarser scale sees all of it) or a change whose start was never seen,
-            # e.g. a loss falling from step 0. We can measure neither here.
-            return None
+            # A good fit that runs past a window cut short by a neighbouring bump is a
+            # piece of a wider change, which a coarser scale sees whole.
+            if (onset < xw[0] and w0 > 0) or (end > xw[-1] and w1 < n):
+                return None
+            cens = _censoring(x, onset, end, _under_way(ys, a, b, w0, w1))
+            if cens == "both":
+                return None  # no level seen on either side: a drift, not a change
+            # A censored change is measured on what was seen: from the model's level at
+            # the first (last) point, so nothing rests on an extrapolated plateau. (An
+            # exponential approach is fitted by a logistic's tail: q0 may be 0.9 or more.)
+            q0 = float(expit((x[0] - t0) / w)) if cens == "left" else 0.0
+            q1 = float(expit((x[-1] - t0) / w)) if cens == "right" else 1.0
+            q = q0 + np.array([0.1, 0.5, 0.9]) * (q1 - q0)
+            onset, mid, end = t0 + w * np.log(q / (1 - q))
+            return (onset, mid, end, lo + (hi - lo) * q0, lo + (hi - lo) * q1, r2, "logistic", cens,
+                    _logistic(x, lo, hi, t0, w))
+    if left_open and right_open:
+        return None
     # The change-point fallback. We read crossings off the raw curve when noise can't
     # fake a 10% crossing, so a clean step stays sharp. Otherwise we use the smoothed one.
     clean = 3 * sigma < 0.1 * abs(hi0 - lo0)
-    cp = _changepoint(xw, yw if clean else ys[w0:w1], yw, lo0, hi0)
-    return None if cp is None else (*cp[:3], lo0, hi0, cp[3], "changepoint")
+    cw = yw.copy() if clean else ys[w0:w1].copy()
+    # An open side's level is its edge sample; the smoothed curve there is a line fitted
+    # through the change itself, which would hide a change that starts at the first point.
+    cw[0], cw[-1] = (lo0 if left_open else cw[0]), (hi0 if right_open else cw[-1])
+    cp = _changepoint(xw, cw, yw, lo0, hi0)
+    if cp is None:
+        return None
+    cens = _censoring(x, cp[0], cp[2], _under_way(ys, a, b, w0, w1))
+    if cens == "both":
+        return None
+    d = (cp[2] - cp[0]) / 0.8  # the straight ramp of _changepoint, over the whole series
+    ramp = np.interp(x, [cp[0] - d / 10, cp[2] + d / 10], [lo0, hi0])
+    return (*cp[:3], lo0, hi0, cp[3], "changepoint", cens, ramp)
+
+
+def _chance_steps(v, gap, m):
+    """The step mean(v[j+gap : j+gap+m]) - mean(v[j-m : j]) at every position j: (j, d)."""
+    j = np.arange(m, len(v) - gap - m + 1)
+    c = np.concatenate(([0.0], np.cumsum(v - v.mean())))  # centred: keeps precision
+    return j, (c[j + gap + m] - c[j + gap] - c[j] + c[j - m]) / m
+
+
+def _step_spread(y, resid, gap, m, lo, hi):
+    """Robust sd of the chance steps of y at the positions clear of samples lo..hi, or
+    None if fewer than MIN_PAIRS are. A steady drift moves every step by the same amount,
+    which we take off: the median step of resid (y minus the fitted change) over all
+    positions. Not the median of the clear positions: they overlap, and on a random walk
+    they share its local trend, so their spread about their own median would look small."""
+    j, d = _chance_steps(y, gap, m)
+    d = d[(j + gap + m <= lo) | (j - m >= hi)]
+    if d.size < MIN_PAIRS:
+        return None
+    dev = np.abs(d - np.median(_chance_steps(resid, gap, m)[1]))
+    mad = np.median(dev)
+    # quantised curves (accuracies) can have a MAD of 0: then the mean deviation
+    return 1.4826 * mad if mad > 0 else 1.2533 * dev.mean()
+
+
+def _walk_scale(x, y, model, onset, end):
+    """How tall a change from onset to end must be to beat the curve's own fluctuations.
+
+    The null is the step the curve makes by chance: the mean of m samples after a gap of
+    L samples (the change's length) minus the mean of the m samples before. Its spread is
+    sqrt(2 / m) sigma for white noise, about sqrt(L) sigma for a random walk and bounded
+    for AR(1) noise, so one test covers all three. We measure it at the positions clear
+    of the change and its tails (a logistic is 1% and 99% done ~0.6 L past onset and end).
+    With too few of them, on a short series, we shrink m, then L, scaling the latter up
+    as a random walk would grow, which errs towards caution.
+    """
+    n = len(y)
+    i0, i1 = int(np.searchsorted(x, onset)), int(np.searchsorted(x, end, side="right"))
+    span = max(1, i1 - i0)
+    lo, hi = i0 - int(0.6 * span), i1 + int(0.6 * span)
+    resid = y - model
+    factor = WALK_SIGMAS + np.sqrt(2 * np.log(max(n / span, 1.0)))  # ~n / L stretches searched
+    m = max(span, 4)  # blocks of >= 4 samples: a sharp step isn't judged on single points
+    while m >= 1:
+        s = _step_spread(y, resid, span, m, lo, hi)
+        if s is not None:
+            return float(s * factor)
+        m //= 2
+    # Too few positions clear of the change: we use all of them, on the curve minus the
+    # fitted change. (Second best: a fit over a wide window absorbs part of a walk.)
+    gap, m = span, max(span, 4)
+    while gap >= 1:
+        s = _step_spread(resid, resid, gap, m, 0, 0)
+        if s is not None:
+            return float(s * np.sqrt(span / gap) * factor)
+        m, gap = (m // 2, gap) if m > 1 else (m, gap // 2)
+    return 0.0  # too short a series to tell: the noise floor alone decides
 
 
 def _plateaus_hold(x, y, c, kept, sigma):
@@ -267,6 +405,15 @@ def _plateaus_hold(x, y, c, kept, sigma):
             return False
         if len(ctx) < 3 and neighbour is not None and abs(neighbour - level) > tol:
             return False  # pressed against a kept transition: the levels must agree
+    if tr.censored:
+        # With one side unseen, only a lasting level tells a change from a slow decay
+        # (a power law keeps falling long after any "end"): the far third of the stretch
+        # up to the next kept change, or the edge of the data, must still sit there.
+        seen = y[i1:hi_stop] if tr.censored == "left" else y[lo_stop:i0][::-1]
+        level = tr.end_level if tr.censored == "left" else tr.start_level
+        far = seen[2 * len(seen) // 3:]
+        if len(far) >= 3 and abs(np.median(far) - level) > FAR_TOL * abs(tr.height):
+            return False
     return True  # (fewer than 3 samples at the very edge of the data: nothing to judge)
 
 
@@ -274,13 +421,17 @@ def _plateaus_hold(x, y, c, kept, sigma):
 
 def detect_transitions(steps, values, *, min_height: float | None = None,
                        max_transitions: int = 3, smooth: int | None = None,
-                       log_steps: bool = False) -> list[Transition]:
+                       log_steps: bool = False, censored: bool = False) -> list[Transition]:
     """Sudden changes of level in `values`, sorted by midpoint; [] if there are none.
+    censored: also report changes already under way at the first point, or still under way
+        at the last, flagged censored="left"/"right" (most learning curves rise or fall from
+        their first logged step). Off by default: then every change was seen from plateau to
+        plateau, which the worlds' summaries (e.g. a phase change after a plateau) rely on.
 
     min_height: the smallest |height| that counts, in value units. It defaults to 10% of
         the curve's range. The noise floor (3 robust sd's) applies either way.
     max_transitions: keep at most this many (the tallest).
-    smooth: the smoothing window in samples. The default tries widths from ~n/200 up to n/8.
+    smooth: the smoothing window in samples. The default tries widths from ~n/200 up to n/3.
     log_steps: fit against log10(step), for curves that span decades. Steps are still
         reported in their original units.
     The noise floor assumes roughly independent noise. Slow wobbles taller than
@@ -305,8 +456,12 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
     rel = DEFAULT_REL_HEIGHT * rng if min_height is None else min_height
     floor = max(NOISE_SIGMAS * sigma, rel, 1e-9 * rng)  # 1e-9: ignore float round-off
     scales = [int(smooth) | 1] if smooth is not None else [max(1, n // 200) | 1]
-    while smooth is None and 4 * scales[-1] + 1 <= n // 8:
-        scales.append(4 * scales[-1] + 1)
+    # Widths grow 4x up to a third of the series: a short noisy curve needs a wide
+    # smoothing to pull a change that spans a third of it out of the noise. On a short
+    # series, where fits are cheap, 3x: 1, 3, 9 rather than 1, 5 on 30 points.
+    grow = (lambda k: 3 * k) if n < 200 else (lambda k: 4 * k + 1)  # odd stays odd
+    while smooth is None and grow(scales[-1]) <= n // 3:
+        scales.append(grow(scales[-1]))
 
     found = []  # (onset, mid, end, Transition), onset/mid/end in fitting units
     for k in scales:
@@ -323,19 +478,27 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
             m = _measure(x, y, ys, w0, w1, a, b, sigma)
             if m is None:
                 continue
-            onset, mid, end, lo, hi, r2, method = m
-            if abs(hi - lo) < floor or r2 < MIN_R2 or end - onset > MAX_WIDTH_FRAC * span:
+            onset, mid, end, lo, hi, r2, method, cens, model = m
+            if cens and not censored:
                 continue
+            widest = (MAX_CENSORED_FRAC if cens else MAX_WIDTH_FRAC) * span
+            if abs(hi - lo) < floor or r2 < MIN_R2 or end - onset > widest:
+                continue
+            if abs(hi - lo) < _walk_scale(x, y, model, onset, end):
+                continue  # no taller than the curve's own wandering over as many samples
             found.append((onset, mid, end, Transition(
                 onset=unlog(onset), midpoint=unlog(mid), end=unlog(end),
                 height=float(hi - lo), sharpness=float(span / (end - onset)),
-                start_level=float(lo), end_level=float(hi), method=method, r2=r2)))
+                start_level=float(lo), end_level=float(hi), method=method, r2=r2,
+                censored=cens)))
 
     # One change is usually found at several scales. A fine scale can also see a noisy
     # change in pieces, and a coarse one can blur two steps into one. So we go through
     # the candidates best fit first and keep the ones that don't overlap a kept one.
     kept = []
-    for c in sorted(found, key=lambda c: -c[3].r2):
+    # Fully observed changes go first: a censored one is judged on the level it reaches,
+    # which ends where the next kept change begins.
+    for c in sorted(found, key=lambda c: (bool(c[3].censored), -c[3].r2)):
         if any(o <= c[1] <= e_ or c[0] <= m_ <= c[2] for o, m_, e_, _ in kept):
             continue
         if _plateaus_hold(x, y, c, kept, sigma):

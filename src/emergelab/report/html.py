@@ -166,8 +166,12 @@ def _what_happened(summary: dict, curves) -> list[str]:
             verb = "changed" if a is None or b is None else ("rose" if b >= a else "fell")
             levels = f" from {_fmt2(a)} to {_fmt2(b)}" if a is not None and b is not None else ""
             again = " then" if i else ""
+            # a censored change was already under way at the first logged step (or still at the last)
+            unseen = {"left": "; already under way at the first logged step",
+                      "right": "; still under way at the last logged step"}
+            unseen = unseen.get(t.get("censored") or "", "")
             out.append(f"{name}{again} {verb}{levels} between step {_step(t.get('onset'))} and "
-                       f"{_step(t.get('end'))} (midpoint {_step(t.get('midpoint'))}).")  # fmt: skip
+                       f"{_step(t.get('end'))} (midpoint {_step(t.get('midpoint'))}{unseen}).")  # fmt: skip
     if "grokking_delay" in summary:
         d = summary["grokking_delay"]
         if _num(d):
@@ -221,8 +225,9 @@ def run_report(store, run_id: str) -> str:
         for t in found:
             at = [_step(t.get(k)) for k in ("onset", "midpoint", "end")]  # steps read best as integers
             rest = [t.get(k) for k in ("start_level", "end_level", "height", "sharpness", "method", "r2")]
-            rows.append([name, *at, *rest])
-    tcols = ["metric", "onset", "midpoint", "end", "from", "to", "height", "sharpness", "method", "r²"]
+            rows.append([name, *at, *rest, t.get("censored") or ""])  # summaries before the flag: ""
+    tcols = ["metric", "onset", "midpoint", "end", "from", "to", "height", "sharpness", "method", "r²",
+             "censored"]
     sections.append(_section("transitions", "Transitions", tables=[_table(tcols, rows)] if rows else [],
                              paragraphs=[] if rows else ["No transition detected."], notes=errs))  # fmt: skip
 
