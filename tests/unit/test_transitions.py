@@ -229,7 +229,7 @@ REFERENTIAL_TRAIN_ACC = [0.009, 0.1, 0.32, 0.63, 0.75, 0.9, 0.95, 0.97, 0.98, 0.
 def test_rise_from_the_first_point_is_reported_left_censored():
     # referential_game -p quick: train/acc climbs from chance at the first logged step
     t = np.arange(len(REFERENTIAL_TRAIN_ACC)) * 25.0
-    assert detect_transitions(t, REFERENTIAL_TRAIN_ACC) == []  # by default: plateau to plateau only
+    assert detect_transitions(t, REFERENTIAL_TRAIN_ACC, censored=False) == []  # plateau to plateau only
     (tr,) = detect_transitions(t, REFERENTIAL_TRAIN_ACC, censored=True)
     assert tr.censored == "left" and tr.height > 0.8
     assert tr.start_level == pytest.approx(0.009, abs=0.1)  # the level seen at the first point
@@ -239,7 +239,7 @@ def test_rise_from_the_first_point_is_reported_left_censored():
 def test_loss_falling_from_step_0_is_left_censored_and_the_drop_after_it_is_not():
     y = 2.0 + 2.0 * np.exp(-STEPS / 20) + logistic(STEPS, 1200, 30, lo=0.0, hi=-1.5)
     first, drop = detect_transitions(STEPS, y + noise(0.01, seed=11), censored=True)
-    assert detect_transitions(STEPS, y + noise(0.01, seed=11)) == [drop]
+    assert detect_transitions(STEPS, y + noise(0.01, seed=11), censored=False) == [drop]
     assert first.censored == "left" and first.height == pytest.approx(-2.0, abs=0.1)
     assert first.start_level == pytest.approx(4.0, abs=0.05) and first.end < 100
     assert drop.censored == "" and abs(drop.midpoint - 1200) <= 10

@@ -81,7 +81,7 @@ def analyze_curves(world, curves) -> tuple[dict[str, Any], dict[str, Any]]:
         try:
             # censored=True: a curve that rises from its first logged step (most learning
             # curves) is reported, flagged, rather than shown as "no transition"
-            found = detect_transitions(steps, values, censored=True)
+            found = detect_transitions(steps, values)
             out["transitions"][name] = [t.to_dict() for t in found]
         except ValueError as e:  # too short / NaN curve: say so in the summary, do not fail the run
             out["transitions"][name] = {"error": str(e)}

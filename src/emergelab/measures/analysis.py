@@ -127,7 +127,9 @@ def analyze_series(steps, values, *, metric: str = "series", timing: tuple | Non
                         "pass exactly one value per step")  # fmt: skip
     t_steps, t_values = (steps, values) if timing is None else (_as_1d("timing steps", timing[0]),
                                                                  _as_1d("timing values", timing[1]))  # fmt: skip
-    found = detect_transitions(t_steps, t_values)  # validates: NaN/inf, length, step order
+    # validates: NaN/inf, length, step order; a change under way at the first point has no
+    # stretch before it to test, so only changes seen from plateau to plateau are timed
+    found = detect_transitions(t_steps, t_values, censored=False)
     if len(values) < MIN_EWS_POINTS:
         raise UserError(f"series '{metric}' too short for EWS: {len(values)} points, need at least "
                         f"{MIN_EWS_POINTS}; log more often or use a longer series")  # fmt: skip

@@ -421,12 +421,14 @@ def _plateaus_hold(x, y, c, kept, sigma):
 
 def detect_transitions(steps, values, *, min_height: float | None = None,
                        max_transitions: int = 3, smooth: int | None = None,
-                       log_steps: bool = False, censored: bool = False) -> list[Transition]:
+                       log_steps: bool = False, censored: bool = True) -> list[Transition]:
     """Sudden changes of level in `values`, sorted by midpoint; [] if there are none.
     censored: also report changes already under way at the first point, or still under way
         at the last, flagged censored="left"/"right" (most learning curves rise or fall from
-        their first logged step). Off by default: then every change was seen from plateau to
-        plateau, which the worlds' summaries (e.g. a phase change after a plateau) rely on.
+        their first logged step). On by default: a change is reported, not dropped, when its
+        onset or end was not observed; censored=False keeps only changes seen from plateau to
+        plateau (or filter on `t.censored`, as the worlds' summaries of a phase change after a
+        plateau do).
 
     min_height: the smallest |height| that counts, in value units. It defaults to 10% of
         the curve's range. The noise floor (3 robust sd's) applies either way.

@@ -234,7 +234,7 @@ def summarize(curves) -> dict[str, Any]:
     if "state/x" in curves:
         x = curves["state/x"].dropna()
         try:
-            found = detect_transitions(x.index.to_numpy(), x.to_numpy())
+            found = detect_transitions(x.index.to_numpy(), x.to_numpy(), censored=False)
         except ValueError:  # too short a series: no detection
             found = []
         if found:

@@ -375,7 +375,7 @@ def summarize(curves) -> dict[str, Any]:
         try:  # needs a minimum number of points; tiny runs simply get None
             # a phase change removes a sizeable part of the loss; a 3 % wiggle on the plateau
             # (seen with task=mix before it has learned anything) is not one
-            drops = [t for t in detect_transitions(c.index.to_numpy(), c.to_numpy())
+            drops = [t for t in detect_transitions(c.index.to_numpy(), c.to_numpy(), censored=False)
                      if t.height < -MIN_DROP * abs(t.start_level)]
         except ValueError:
             drops = []

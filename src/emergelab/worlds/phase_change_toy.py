@@ -166,7 +166,7 @@ def summarize(curves) -> dict[str, Any]:
         c = curves["train/rel_loss"].dropna()
         t, v = c.index.to_numpy(), c.to_numpy()
         try:  # needs a minimum number of points; tiny runs simply get None
-            drops = [tr for tr in detect_transitions(t, v) if tr.height < 0]
+            drops = [tr for tr in detect_transitions(t, v, censored=False) if tr.height < 0]
         except ValueError:
             drops = []
         if drops:
