@@ -87,8 +87,11 @@ def _short_citation(paper: str) -> str:
         return first[:20]
     who, year = m.group(1), m.group(2)
     if not who or not re.match(r"^(?:[A-Z]\.\s*)+[A-Z]", who):  # no "J. Smith" authors: a title
-        rest = re.sub(r"\(\d{4}\)", "", first).strip(" ,")
-        return " ".join(rest.split()[:2]) + f" {year}"
+        words = re.sub(r"\(\d{4}\)", "", first).replace('"', "").strip(" ,").split()
+        words = words[:3] if len(" ".join(words[:3])) <= 18 else words[:2]  # 'AI Mother Tongue'
+        while len(words) > 1 and words[-1].lower().strip(":,") in ("to", "of", "the", "a", "an", "and", "as", "for"):
+            words = words[:-1]  # 'From Grunts', not 'From Grunts to'
+        return " ".join(words).strip(":,") + f" {year}"
     authors = [a.strip() for a in re.split(r",|\band\b|&", who) if a.strip()]
     surname = re.sub(r"\s*et al\.?$", "", authors[0]).split()[-1]
     more = len(authors) > 1 or "et al" in who
