@@ -43,7 +43,8 @@ P_IMG = "<img src=x onerror=alert(2)>"
 P_SVG = '<svg onload=window.__pwned=3><b id="pwned">x</b>'
 P_ATTR = '"><img id=pwned src=x onerror=window.__pwned=4>'
 P_METRIC = "ews/<img src=y onerror=window.__pwned=5>"
-PAYLOADS = [P_SCRIPT, P_IMG, P_SVG, P_ATTR, P_METRIC]
+P_IMPORT = "imp/<svg onload=window.__pwned=6>"
+PAYLOADS = [P_SCRIPT, P_IMG, P_SVG, P_ATTR, P_METRIC, P_IMPORT]
 
 
 def _cli(*args: str) -> None:
@@ -81,8 +82,19 @@ def reports(tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
         # a sweep over payloads: grid values in tables, as tick labels of a figure, and metric names
         _cli("sweep", "toy", "-p", "quick", "-g", f"label={P_IMG},{P_SVG},{P_ATTR}", "-n", "2",
              "-x", "serial", "-o", str(d / "sweep.html"))  # fmt: skip
+        # a user's training log (a W&B-style wide table) whose metric name is a payload
+        import numpy as np
+        import pandas as pd
+
+        steps = np.arange(300)
+        pd.DataFrame({"_step": steps, P_IMPORT: 1 / (1 + np.exp(-(steps - 150) / 5.0))}).to_csv(
+            d / "history.csv", index=False)
+        _cli("import", str(d / "history.csv"), "--name", P_SCRIPT)
+        imported = Store(d / "store").runs(world="imported")["run_id"].item()
+        _cli("report", imported, "-o", str(d / "imported.html"))
     return {"run": (d / "run.html", [P_SCRIPT]), "ews": (d / "ews.html", [P_METRIC]),
-            "sweep": (d / "sweep.html", [P_IMG, P_SVG, P_ATTR])}  # fmt: skip
+            "sweep": (d / "sweep.html", [P_IMG, P_SVG, P_ATTR]),
+            "imported": (d / "imported.html", [P_IMPORT])}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +127,7 @@ def _open(ctx, path: Path) -> tuple[object, dict[str, list]]:
     return page, seen
 
 
-@pytest.mark.parametrize("name", ["run", "ews", "sweep"])
+@pytest.mark.parametrize("name", ["run", "ews", "sweep", "imported"])
 def test_report_in_chromium(browser, reports, name):
     path, payloads = reports[name]
     html = path.read_text(encoding="utf-8")

@@ -111,3 +111,20 @@ def test_auto_thinning_of_an_oversampled_series():
     fixed = analyze_series(np.arange(6000), x, timing=(np.arange(6000), rng.standard_normal(6000)),
                            settings=EWSSettings(n_surrogates=20, thin=3))  # fmt: skip
     assert fixed["ews"][0]["thin"] == 3
+
+
+def test_indicator_frames_are_keyed_by_entry_even_when_a_stretch_is_thinned():
+    """The indicators' `entry` is the index of the EWS entry (the report draws entry k from it),
+    whatever thinning factor the stretch got."""
+    from emergelab.measures.analysis import analyze_series
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(3000.0)
+    x = np.zeros(3000)
+    for t in range(1, 3000):  # AR(1) with r = 0.99: oversampled, thinned before the test
+        x[t] = 0.99 * x[t - 1] + rng.normal(0, 0.01)
+    y = x + np.where(steps > 2400, 2.0, 0.0)
+    res = analyze_series(steps, y, metric="y")
+    used = [k for k, e in enumerate(res["ews"]) if e["tests"]]
+    assert used and sorted(set(res["indicators"]["entry"])) == used
+    assert any(e["thin"] > 1 for e in res["ews"] if e["tests"])

@@ -149,9 +149,9 @@ def analyze_series(steps, values, *, metric: str = "series", timing: tuple | Non
             entries.append(entry)
             continue
         try:
-            k = _thin_factor(values[keep], settings)
-            entry["thin"] = k
-            res = early_warning(steps[keep][::k], values[keep][::k], until=None, window=settings.window,
+            thin = _thin_factor(values[keep], settings)
+            entry["thin"] = thin
+            res = early_warning(steps[keep][::thin], values[keep][::thin], until=None, window=settings.window,
                                 which=settings.which, detrend=settings.detrend, bandwidth=settings.bandwidth,
                                 n_surrogates=settings.n_surrogates, null=settings.null, seed=settings.seed,
                                 edge=settings.edge, sigma_points=settings.sigma_points,
