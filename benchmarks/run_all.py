@@ -31,6 +31,7 @@ QUICK = {
     "ews_speed": ["--n", "4000", "--surrogate-n", "1000", "--surrogates", "20"],
     "forecast_speed": ["--quick"],
     "import_speed": ["--quick"],
+    "rl_env_speed": ["--quick"],
     "transition_recall": ["--quick"],
     "gard_speed": ["--generations", "300", "--plain-generations", "50"],
     "grokking_speed": ["--epochs", "100", "--repeats", "1"],
