@@ -5,12 +5,33 @@
 
 from __future__ import annotations
 
-__all__ = ["Transformer", "TransformerConfig"]
+__all__ = ["Transformer", "TransformerConfig", "torch_threads"]
+
+
+def torch_threads(n: int | None):
+    """Context manager: run with `n` torch intra-op threads (None or 0: leave as is), then
+    restore. Small models (MLPs, GRUs of ~100 units) only pay synchronisation for more
+    threads, and on a shared machine run several times slower with them."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def _ctx():
+        import torch
+
+        before = torch.get_num_threads()
+        if n:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    return _ctx()
 
 
 def __getattr__(name: str):
     # Lazy: keep `import emergelab.nn` cheap until a model is actually needed.
-    if name in __all__:
+    if name in ("Transformer", "TransformerConfig"):
         from emergelab.nn import transformer
 
         return getattr(transformer, name)

@@ -16,9 +16,15 @@ def _device(name: str) -> torch.device:
 
 
 def train(cfg, rec) -> None:
+    from emergelab.nn import torch_threads
+
+    with torch_threads(1):  # tiny nets: threads only fight the other runs for cores
+        _train(cfg, rec)
+
+
+def _train(cfg, rec) -> None:
     from emergelab.measures.language import posdis, topsim
 
-    torch.set_num_threads(1)  # tiny nets: threads only fight the other runs for cores
     dev = _device(cfg.device)
     npc = int(cfg.no_message_control)
     P = cfg.n_pairs + npc  # the silenced control pair, if any, is the last

@@ -169,17 +169,11 @@ def _returns(r, gamma: float):
 
 
 def run(cfg: BanditMetaRLConfig, rec) -> None:
-    import torch
+    from emergelab.nn import torch_threads
 
-    # small ops (B x 64 GRU steps): extra intra-op threads only add synchronisation, and on a
-    # busy machine make a run several times slower
-    before = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    # small ops (B x 64 GRU steps): extra intra-op threads only add synchronisation
+    with torch_threads(cfg.threads):
         _run(cfg, rec)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run(cfg: BanditMetaRLConfig, rec) -> None:

@@ -256,15 +256,10 @@ def _seed(*keys: int) -> int:
 
 
 def run(cfg: ScalingFamilyConfig, rec) -> None:
-    import torch
+    from emergelab.nn import torch_threads
 
-    before = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         _run(cfg, rec)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run(cfg: ScalingFamilyConfig, rec) -> None:

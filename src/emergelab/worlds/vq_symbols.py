@@ -136,14 +136,10 @@ def usage_fit(counts: np.ndarray) -> dict[str, float]:
 
 
 def run(cfg: VQSymbolsConfig, rec) -> None:
-    import torch
+    from emergelab.nn import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # MLPs of ~100 units: more threads only fight other runs for the cores
-    try:
+    with torch_threads(1):  # MLPs of ~100 units: more threads only fight other runs for the cores
         _train(cfg, rec)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(cfg: VQSymbolsConfig, rec) -> None:
