@@ -29,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 # --quick: each script's own size options, turned down to a few seconds each
 QUICK = {
     "ews_speed": ["--n", "4000", "--surrogate-n", "1000", "--surrogates", "20"],
+    "ews_indicators_speed": ["--n", "1000", "--ewstools-n", "400"],
+    "ews_vs_ewstools": ["--n", "4000", "--repeats", "2"],
+    "network_speed": ["--nodes", "1500", "--random", "3", "--baseline-random", "1"],
     "forecast_speed": ["--quick"],
     "import_speed": ["--quick"],
     "rl_env_speed": ["--quick"],
