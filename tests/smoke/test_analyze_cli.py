@@ -79,3 +79,21 @@ def test_cli_bandwidth_default_is_the_library_default():
     from emergelab.measures.analysis import EWSSettings
 
     assert inspect.signature(analyze).parameters["bandwidth"].default.default == EWSSettings().bandwidth
+
+
+def test_sensitivity_grid_is_stored_and_drawn(run_cli, tmp_path):
+    """analyze stores tau over window x bandwidth for each tested stretch; the report draws it."""
+    import pandas as pd
+
+    import emergelab
+
+    rc, out, err = run_cli("run", "toy", "-p", "quick", "-s", "steps=400", "-s", "jump_at=300", "-x", "serial")
+    rid = "toy-" + out.split("toy-")[1].split()[0]
+    rc, out, err = run_cli("analyze", rid, "--metric", "toy/y", "--surrogates", "20")
+    assert rc == 0, err
+    st = emergelab.open_store(str(tmp_path / "store"))
+    sens = pd.read_parquet(st.artefact_path(rid, "ews_sensitivity"))
+    assert len(sens) == 20 and set(sens["metric"]) == {"toy/y"} and sens["tau"].between(-1, 1).all()
+    assert sens["tau"].nunique() > 1  # the grid is computed, not one value copied
+    rc, out, err = run_cli("report", rid, "-o", str(tmp_path / "r.html"))
+    assert rc == 0 and "rolling window × detrending bandwidth" in (tmp_path / "r.html").read_text()

@@ -56,6 +56,36 @@ def ews_frame(results: list[dict]):
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
+def sensitivity_frame(curves, results: list[dict], indicator: str = "ac1"):
+    """Long frame (metric, entry, indicator, window, bandwidth, tau): Kendall tau of `indicator`
+    over the window x bandwidth grid (measures.ews_uncertainty.sensitivity) on each tested
+    stretch, thinned as the test was. Dakos et al. (2012): a warning that holds in one corner
+    of the grid only is a choice of settings, not a finding. Stretches that fail are skipped."""
+    import pandas as pd
+
+    from emergelab.measures.ews_uncertainty import sensitivity
+
+    frames = []
+    for r in results:
+        if r["metric"] not in curves:
+            continue
+        steps, values = _series(curves, r["metric"])
+        for k, e in enumerate(r["ews"]):
+            if not e.get("tests"):
+                continue
+            keep = steps < e["until"] if e.get("until") is not None else slice(None)
+            try:
+                # windows up to half the stretch (the lab's default, and the widest a
+                # 2-window minimum allows); bandwidths around ewstools' 0.2
+                f = sensitivity(values[keep][:: e.get("thin") or 1], windows=(0.2, 0.3, 0.4, 0.5),
+                                bandwidths=(0.05, 0.1, 0.2, 0.3, 0.5), indicator=indicator)
+            except UserError:  # too short for the widest window, constant...: no grid
+                continue
+            frames.append(f.assign(metric=r["metric"], entry=k, indicator=indicator))
+    cols = ["metric", "entry", "indicator", "window", "bandwidth", "tau"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
 def run_ews(curves, pairs: list[tuple[str, str]], settings: EWSSettings) -> list[dict]:
     from emergelab.measures.analysis import analyze_series
 
@@ -93,6 +123,7 @@ def analyze_curves(world, curves) -> tuple[dict[str, Any], dict[str, Any]]:
         results = run_ews(curves, pairs, EWSSettings())
         out.update(ews_summary(results))
         artefacts["ews_indicators"] = ews_frame(results)
+        artefacts["ews_sensitivity"] = sensitivity_frame(curves, results)
     return out, artefacts
 
 
@@ -114,5 +145,6 @@ def analyze_run(store, run_id: str, metrics: list[str] | None = None, at: str | 
     if save:
         summary = {k: v for k, v in meta["summary"].items() if k not in ("ews", "ews_transition", "ews_flagged")}
         summary.update(ews_summary(results))
-        store.update_run(run_id, jsonable(summary), {"ews_indicators": ews_frame(results)})
+        store.update_run(run_id, jsonable(summary), {"ews_indicators": ews_frame(results),
+                                                     "ews_sensitivity": sensitivity_frame(store.curves(run_id), results)})
     return results

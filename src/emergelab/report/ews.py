@@ -63,6 +63,26 @@ def _verdict(entry: dict, metric: str, timing: str) -> str:
     return f"{metric} {where}: variance and autocorrelation did not rise significantly: no early warning."
 
 
+def _sensitivity_figures(store, run_id: str) -> list:
+    """Heat maps of the stored window x bandwidth grid, one per tested stretch (at most 2)."""
+    from emergelab.report.ews_sensitivity import sensitivity_figure
+    from emergelab.report.html import _figure
+
+    try:
+        import pandas as pd
+
+        sens = pd.read_parquet(store.artefact_path(run_id, "ews_sensitivity"))
+    except Exception:  # an older run, or none stored: the section stands without it
+        return []
+    figs = []
+    for (metric, entry, ind), g in list(sens.groupby(["metric", "entry", "indicator"], sort=False))[:2]:
+        figs.append(_figure(sensitivity_figure(g, title=f"{metric}: {ind} trend"),
+                            caption=f"{metric}: Kendall τ of {ind} over rolling window × detrending bandwidth "
+                                    "(ksmooth units) on the tested stretch. A warning that holds in one corner "
+                                    "only is a choice of settings, not a finding."))  # fmt: skip
+    return figs
+
+
 def run_section(store, run_id: str, summary: dict, curves) -> dict[str, Any] | None:
     """The run report's 'Early warnings' section, or None when the run was not analysed."""
     from emergelab.report.html import _figure, _section, _table
@@ -90,6 +110,7 @@ def run_section(store, run_id: str, summary: dict, curves) -> dict[str, Any] | N
             if len(d):
                 figs.append(_figure(ews_figure(curves[metric].dropna(), d, e, metric),
                                     caption=f"{metric}: indicators over the tested stretch"))  # fmt: skip
+    figs += _sensitivity_figures(store, run_id)
     cols = ["metric", "timed by", "transition", "tested until", "points", "indicator", "Kendall τ", "p", "null τ q95"]
     s = r.get("settings", {})
     note = (f"Detrending {s.get('detrend')} (bandwidth {s.get('bandwidth')}), rolling window {s.get('window')} of "
