@@ -248,18 +248,3 @@ def motif_profile(graph, size: int = 3, n_random: int = 100, seed: int = 0,
     else:
         names = [f"iso{i}" for i in range(len(obs))]  # igraph's isoclass ids (Graph.Isoclass draws one)
     return MotifProfile(names, obs, mu, sd, z, sp, n_random)
-
-
-def summary(graph, seed: int = 0, n_boot: int = 0) -> dict:
-    """One row of the headline numbers of a graph (what knowledge_graph logs each iteration)."""
-    g = _g(graph)
-    com = communities(g, seed=seed)
-    fit = degree_fit(g, n_boot=n_boot, seed=seed) if g.vcount() >= 10 else None
-    deg = np.asarray(g.degree())
-    return {"nodes": g.vcount(), "edges": g.ecount(),
-            "alpha": fit.alpha if fit else float("nan"),
-            "alpha_gof_p": fit.gof_p if fit else float("nan"),
-            "modularity": com.modularity, "communities": len(com.sizes),
-            "bridges": len(g.bridges()) if not g.is_directed() else len(g.as_undirected().bridges()),
-            "hub_share": float(deg.max() / max(2 * g.ecount(), 1)),
-            **clustering(g)}

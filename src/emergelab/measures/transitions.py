@@ -23,7 +23,7 @@ on labelled families: benchmarks/transition_recall.py):
 4. Acceptance. A candidate is kept only if all of these hold:
    - it is significant (|height| >= floor);
    - it beats the curve's own wandering: |height| exceeds the step the curve makes by
-     chance over as many samples elsewhere (a random-walk null, see _walk_scale), so
+     chance over as many samples elsewhere (a random-walk null, see _walk_null.py), so
      random walks and AR(1) wobbles are not changes however large their range;
    - it is concentrated (10-90% width <= half the span, so a slow drift is not a
      transition; <= 35% for a censored change, which has a plateau on one side only);
@@ -56,6 +56,7 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 
 from emergelab.errors import UserError  # a ValueError that the CLI prints as one line
+from emergelab.measures._walk_null import walk_scale
 
 MIN_POINTS = 8
 NOISE_SIGMAS = 3.0         # a change must be at least this many noise sd's tall...
@@ -67,11 +68,6 @@ MAX_CENSORED_FRAC = 0.35
 FAR_TOL = 0.15            # ...and the level it reaches must last: within 15% of its height
 EDGE_SAMPLES = 2           # fewer samples than this before onset (after end): censored
 UNDER_WAY = 0.25           # ...or changing at this share of its peak rate at the edge
-# A change must beat the random-walk null by WALK_SIGMAS sd's plus sqrt(2 ln m), the
-# typical largest of m = n / L independent normal draws: we search every stretch of the
-# curve for the tallest change, so a long curve offers chance more tries.
-WALK_SIGMAS = 3.0
-MIN_PAIRS = 8              # ...estimated from at least this many pairs of samples
 MIN_R2 = 0.5               # below this, a model explains too little to trust
 SUSTAIN_FRAC = 0.9         # first_crossing: share of later points that must stay above
 LN9 = np.log(9.0)          # logistic: going from 10% to 50% takes ln(9) * w
@@ -325,63 +321,6 @@ def _measure(x, y, ys, w0, w1, a, b, sigma):
     return (*cp[:3], lo0, hi0, cp[3], "changepoint", cens, ramp)
 
 
-def _chance_steps(v, gap, m):
-    """The step mean(v[j+gap : j+gap+m]) - mean(v[j-m : j]) at every position j: (j, d)."""
-    j = np.arange(m, len(v) - gap - m + 1)
-    c = np.concatenate(([0.0], np.cumsum(v - v.mean())))  # centred: keeps precision
-    return j, (c[j + gap + m] - c[j + gap] - c[j] + c[j - m]) / m
-
-
-def _step_spread(y, resid, gap, m, lo, hi):
-    """Robust sd of the chance steps of y at the positions clear of samples lo..hi, or
-    None if fewer than MIN_PAIRS are. A steady drift moves every step by the same amount,
-    which we take off: the median step of resid (y minus the fitted change) over all
-    positions. Not the median of the clear positions: they overlap, and on a random walk
-    they share its local trend, so their spread about their own median would look small."""
-    j, d = _chance_steps(y, gap, m)
-    d = d[(j + gap + m <= lo) | (j - m >= hi)]
-    if d.size < MIN_PAIRS:
-        return None
-    dev = np.abs(d - np.median(_chance_steps(resid, gap, m)[1]))
-    mad = np.median(dev)
-    # quantised curves (accuracies) can have a MAD of 0: then the mean deviation
-    return 1.4826 * mad if mad > 0 else 1.2533 * dev.mean()
-
-
-def _walk_scale(x, y, model, onset, end):
-    """How tall a change from onset to end must be to beat the curve's own fluctuations.
-
-    The null is the step the curve makes by chance: the mean of m samples after a gap of
-    L samples (the change's length) minus the mean of the m samples before. Its spread is
-    sqrt(2 / m) sigma for white noise, about sqrt(L) sigma for a random walk and bounded
-    for AR(1) noise, so one test covers all three. We measure it at the positions clear
-    of the change and its tails (a logistic is 1% and 99% done ~0.6 L past onset and end).
-    With too few of them, on a short series, we shrink m, then L, scaling the latter up
-    as a random walk would grow, which errs towards caution.
-    """
-    n = len(y)
-    i0, i1 = int(np.searchsorted(x, onset)), int(np.searchsorted(x, end, side="right"))
-    span = max(1, i1 - i0)
-    lo, hi = i0 - int(0.6 * span), i1 + int(0.6 * span)
-    resid = y - model
-    factor = WALK_SIGMAS + np.sqrt(2 * np.log(max(n / span, 1.0)))  # ~n / L stretches searched
-    m = max(span, 4)  # blocks of >= 4 samples: a sharp step isn't judged on single points
-    while m >= 1:
-        s = _step_spread(y, resid, span, m, lo, hi)
-        if s is not None:
-            return float(s * factor)
-        m //= 2
-    # Too few positions clear of the change: we use all of them, on the curve minus the
-    # fitted change. (Second best: a fit over a wide window absorbs part of a walk.)
-    gap, m = span, max(span, 4)
-    while gap >= 1:
-        s = _step_spread(resid, resid, gap, m, 0, 0)
-        if s is not None:
-            return float(s * np.sqrt(span / gap) * factor)
-        m, gap = (m // 2, gap) if m > 1 else (m, gap // 2)
-    return 0.0  # too short a series to tell: the noise floor alone decides
-
-
 def _plateaus_hold(x, y, c, kept, sigma):
     """Does the curve sit at start_level just before onset, and at end_level after end?
 
@@ -486,7 +425,7 @@ def detect_transitions(steps, values, *, min_height: float | None = None,
             widest = (MAX_CENSORED_FRAC if cens else MAX_WIDTH_FRAC) * span
             if abs(hi - lo) < floor or r2 < MIN_R2 or end - onset > widest:
                 continue
-            if abs(hi - lo) < _walk_scale(x, y, model, onset, end):
+            if abs(hi - lo) < walk_scale(x, y, model, onset, end):
                 continue  # no taller than the curve's own wandering over as many samples
             found.append((onset, mid, end, Transition(
                 onset=unlog(onset), midpoint=unlog(mid), end=unlog(end),
