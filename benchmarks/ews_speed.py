@@ -42,13 +42,14 @@ def loop(x, w, lag=1, level=None) -> dict:
     return out
 
 
-def series(n: int, seed: int = 0) -> np.ndarray:
+def series(n: int, seed: int = 0, level: float = 1e3) -> np.ndarray:
+    """An AR(1) slowing down towards its end, on a slow wave around `level`."""
     phi = np.linspace(0.1, 0.95, n)  # slowing down towards the end
     e = np.random.default_rng(seed).standard_normal(n)
     x = np.zeros(n)
     for t in range(1, n):
         x[t] = phi[t] * x[t - 1] + e[t]
-    return 1e3 + 5.0 * np.sin(np.linspace(0, 3, n)) + x
+    return level + 5.0 * np.sin(np.linspace(0, 3, n)) + x
 
 
 def best_of(f, repeats: int) -> float:

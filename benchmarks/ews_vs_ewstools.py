@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 from _result import print_result  # benchmarks/_result.py: the RESULT line run_all.py reads
+import ews_speed  # benchmarks/ews_speed.py: the same slowing-down test series
 
 from emergelab.measures import ews
 
@@ -29,12 +30,7 @@ NAMES = {"var": "variance", "std": "std", "cv": "cv", "ac1": "ac1", "skew": "ske
 
 
 def series(n: int, seed: int = 0) -> np.ndarray:
-    phi = np.linspace(0.1, 0.95, n)  # slowing down towards the end
-    e = np.random.default_rng(seed).standard_normal(n)
-    x = np.zeros(n)
-    for t in range(1, n):
-        x[t] = phi[t] * x[t - 1] + e[t]
-    return 100.0 + 5.0 * np.sin(np.linspace(0, 3, n)) + x  # positive: ewstools' cv keeps the sign
+    return ews_speed.series(n, seed, level=100.0)  # positive: ewstools' cv keeps the sign
 
 
 def lab_end_to_end(x, window, bandwidth):
