@@ -5,7 +5,14 @@
 
 from __future__ import annotations
 
-__all__ = ["Transformer", "TransformerConfig", "torch_threads"]
+__all__ = ["Transformer", "TransformerConfig", "resolve_device", "torch_threads"]
+
+
+def resolve_device(name: str):
+    """A world's `device` field as a torch.device: 'auto' is CUDA when available, else CPU."""
+    import torch
+
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
 
 
 def torch_threads(n: int | None):

@@ -6,13 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from emergelab.nn import resolve_device
 from emergelab.worlds._foraging_agents import Population, ppo_update, rollout
 from emergelab.worlds._foraging_env import ForagingBatch, obs_dim
 from emergelab.worlds.foraging_game import value_r2, value_sets
-
-
-def _device(name: str) -> torch.device:
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
 
 
 def train(cfg, rec) -> None:
@@ -25,7 +22,7 @@ def train(cfg, rec) -> None:
 def _train(cfg, rec) -> None:
     from emergelab.measures.language import posdis, topsim
 
-    dev = _device(cfg.device)
+    dev = resolve_device(cfg.device)
     npc = int(cfg.no_message_control)
     P = cfg.n_pairs + npc  # the silenced control pair, if any, is the last
     V, T, B = cfg.vocab_size, cfg.max_steps, cfg.num_envs

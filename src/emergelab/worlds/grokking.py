@@ -217,7 +217,9 @@ def _fourier_measures(logits_all, embed, table, tr, loss_fn, n_key: int):
 def run(cfg: GrokkingConfig, rec) -> None:
     import torch
 
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    from emergelab.nn import resolve_device
+
+    device = resolve_device(cfg.device)
     group = _group(cfg.group)
     N, E = group.order, cfg.epochs
     gen = torch.Generator().manual_seed(cfg.seed)  # every random draw comes from here, on CPU

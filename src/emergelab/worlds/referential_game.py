@@ -298,8 +298,9 @@ def run(cfg: ReferentialGameConfig, rec) -> None:
     import torch
     import torch.nn.functional as F
 
-    auto = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    from emergelab.nn import resolve_device
+
+    device = resolve_device(cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)  # every draw in training comes from here, on CPU
     meanings_np, tr_np, ho_np = objects(cfg)
     sets = eval_sets(cfg)  # metric prefix -> object ids

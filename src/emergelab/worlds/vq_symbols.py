@@ -147,10 +147,10 @@ def _train(cfg: VQSymbolsConfig, rec) -> None:
     import torch.nn.functional as F
 
     from emergelab.measures.language import topsim
+    from emergelab.nn import resolve_device
     from emergelab.worlds._vq_agents import build, draw_round
 
-    auto = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(auto if cfg.device == "auto" else cfg.device)
+    device = resolve_device(cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)  # every training draw, on CPU
     egen = torch.Generator().manual_seed(cfg.seed + 10_007)  # the evaluation set: its own stream
     k = cfg.n_distractors
