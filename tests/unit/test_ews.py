@@ -256,6 +256,54 @@ def test_kendall_rows_match_per_row():
     assert got[0] == pytest.approx(stats.kendalltau(np.arange(260), A[0, 40:]).statistic, abs=1e-12)
 
 
+def scipy_tau(y):
+    """scipy's tau-b of y against time over its finite points (NaN when undefined)."""
+    ok = ~np.isnan(y)
+    if ok.sum() < 2:
+        return np.nan
+    return stats.kendalltau(np.flatnonzero(ok), y[ok]).statistic
+
+
+# lengths: tiny, odd, around the sort-row size (64) and the merge levels, and past 2^15 (wider keys)
+TAU_LENGTHS = (1, 2, 3, 4, 5, 7, 31, 63, 64, 65, 129, 255, 257, 1001, 4097, 16385, 32769)
+
+
+@pytest.mark.parametrize("n", TAU_LENGTHS)
+def test_kendall_rows_exact_vs_scipy(n):
+    """Random, tied, constant, signed-zero and last-bit-apart rows, all at once and one by one."""
+    rng = np.random.default_rng(n)
+    rows = [rng.standard_normal(n),  # no ties
+            rng.standard_normal(n).cumsum(),  # a trend
+            rng.integers(0, 4, n) * 1.0,  # heavy ties
+            np.round(rng.standard_normal(n), 1) * 1e-300,  # ties among tiny values
+            np.where(np.arange(n) % 7 == 3, 1.0, np.where(rng.random(n) < 0.5, -0.0, 0.0)),  # -0.0 ties 0.0
+            1.0 + rng.integers(0, 3, n) * np.finfo(float).eps,  # values a bit apart
+            -np.exp(rng.standard_normal(n) * 30),  # negative, a wide range
+            np.full(n, 2.5)]  # constant: tau undefined
+    A = np.array(rows)
+    want = np.array([scipy_tau(r) for r in A])
+    for got in (kendall_trend_rows(A), np.array([kendall_trend(r) for r in A])):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_kendall_rows_nan_and_duplicate_rows():
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((7, 203)).cumsum(1)
+    A[:, :17] = np.nan  # common NaN prefix: dropped
+    A[1, 50:60] = np.nan  # holes in one row: done on its own, NaNs ignored
+    A[2] = A[0] ** 3  # same order as row 0 (a monotone function): counted once
+    A[3] = np.sqrt(A[0] - np.nanmin(A[0]))  # sqrt: may add ties; tau must still be its own
+    A[4, -5:] = np.nan  # a NaN suffix in one row only
+    A[5] = A[0]
+    A[6] = np.nan  # nothing to rank: NaN
+    got = kendall_trend_rows(A)
+    want = np.array([scipy_tau(r) for r in A])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert np.isnan(kendall_trend([np.nan, 1.0])) and np.isnan(kendall_trend([]))
+
+
 # ------------------------------------------------------------------ indicators and surrogates
 
 def test_indicators_frame():

@@ -202,7 +202,10 @@ def _rolling(x, w, lag, names, level=None, bias=True):
     scale = np.mean(y * y, axis=-1, keepdims=True)  # the series' variance: yardstick for "zero"
 
     def cum(v):  # prefix sums with a leading 0: sum of v[a:b] = c[b] - c[a]
-        return np.concatenate([np.zeros(v.shape[:-1] + (1,)), np.cumsum(v, axis=-1)], axis=-1)
+        c = np.empty(v.shape[:-1] + (n + 1,))
+        c[..., 0] = 0.0
+        np.cumsum(v, axis=-1, out=c[..., 1:])
+        return c
 
     def win(c, length, shift=0):  # sums over v[i-shift-length+1 .. i-shift] for i = w-1 .. n-1
         return c[..., w - shift : n + 1 - shift] - c[..., w - shift - length : n + 1 - shift - length]
@@ -211,7 +214,8 @@ def _rolling(x, w, lag, names, level=None, bias=True):
     c1, c2 = cum(y), cum(y2)
     s1, s2 = win(c1, w), win(c2, w)  # (..., n-w+1)
     mu = s1 / w  # window mean of y
-    m2 = s2 / w - mu**2  # biased (population) central moments from raw ones
+    mu2 = mu * mu
+    m2 = s2 / w - mu2  # biased (population) central moments from raw ones
     ok = m2 > DEGENERATE * scale
     m2 = np.where(ok, m2, 0.0)
     stats = {}
@@ -224,11 +228,11 @@ def _rolling(x, w, lag, names, level=None, bias=True):
             stats["cv"] = np.where(mean != 0, stats["std"] / np.abs(mean), np.nan)
         if {"skew", "kurt"} & set(names):
             s3 = win(cum(y2 * y), w)
-            m3 = s3 / w - 3 * mu * s2 / w + 2 * mu**3
-            stats["skew"] = np.where(ok, m3 / m2**1.5, np.nan)
+            m3 = s3 / w - mu * (3 * s2 / w - 2 * mu2)  # products, not powers: ** 3 is ~10x slower
+            stats["skew"] = np.where(ok, m3 / (m2 * np.sqrt(m2)), np.nan)
         if "kurt" in names:
             s4 = win(cum(y2 * y2), w)
-            m4 = s4 / w - 4 * mu * s3 / w + 6 * mu**2 * s2 / w - 3 * mu**4
+            m4 = s4 / w - mu * (4 * s3 / w - mu * (6 * s2 / w - 3 * mu2))
             stats["kurt"] = np.where(ok, m4 / m2**2 - 3.0, np.nan)
         if not bias:  # the sample estimators G1, G2 (pandas' rolling skew/kurt, hence ewstools')
             if "skew" in stats:
@@ -246,12 +250,10 @@ def _rolling(x, w, lag, names, level=None, bias=True):
             cov = win(cum(prod), k) / k - (sa / k) * (sb / k)
             good = (va > DEGENERATE * scale) & (vb > DEGENERATE * scale)
             stats["ac1"] = np.where(good, np.clip(cov / np.sqrt(va * vb), -1.0, 1.0), np.nan)
-    out = {}
-    for name in names:
-        full = np.full(x.shape, np.nan)  # NaN before the first full window
-        full[..., w - 1 :] = stats[name]
-        out[name] = full
-    return out
+    full = np.full((len(names),) + x.shape, np.nan)  # (k, ..., n), NaN before the first full window
+    for i, name in enumerate(names):
+        full[i, ..., w - 1 :] = stats[name]
+    return dict(zip(names, full))  # views of one block: indicators() frames it without a copy
 
 
 def rolling(x, window, lag=1, which=INDICATORS, bias=True):
@@ -288,8 +290,9 @@ def _pipeline(x, w, lag, names, method, dk, bias=True):
         return _rolling(resid, w, lag, names, level=x, bias=bias), resid
     # the first difference has no value at index 0: roll over the rest, pad the front back
     out = _rolling(resid[..., 1:], w, lag, names, level=x[..., 1:], bias=bias)
-    pad = np.full(x.shape[:-1] + (1,), np.nan)
-    return {k: np.concatenate([pad, v], axis=-1) for k, v in out.items()}, resid
+    block = np.stack([out[k] for k in names])  # (k, ..., n-1)
+    block = np.concatenate([np.full(block.shape[:-1] + (1,), np.nan), block], axis=-1)
+    return dict(zip(names, block)), resid
 
 
 def _check_common(x, window, lag, which, method, dk, null=None):
@@ -318,7 +321,10 @@ def indicators(x, window=0.5, lag=1, which=INDICATORS, detrend="gaussian", bandw
     out, resid = _pipeline(x, w, lag, names, detrend, dk, bool(bias))
     _check_fluctuates(resid, x)
     index = pd.RangeIndex(len(x)) if index is None else index
-    return pd.DataFrame({k: out[k] for k in names}, index=index)
+    block = out[names[0]].base  # _pipeline's (k, n) block; the frame wraps its transpose, no copy
+    if block is None or block.shape != (len(names), len(x)):
+        block = np.stack([out[k] for k in names])
+    return pd.DataFrame(block.T, index=index, columns=list(names), copy=False)
 
 
 # ------------------------------------------------------------------ Kendall trend
@@ -336,8 +342,14 @@ def kendall_trend_rows(A) -> np.ndarray:
     common NaN prefix, as surrogates' indicators have) are dropped; rows with other NaNs are
     done one by one."""
     A = _as_array("A", A, (2,), allow_nan=True)
-    A = A[:, ~np.isnan(A).all(axis=0)]
-    holes = np.isnan(A).any(axis=1)
+    nan = np.isnan(A)
+    keep = np.flatnonzero(~nan.all(axis=0))
+    if len(keep) and keep[-1] - keep[0] == len(keep) - 1:  # one run (a NaN prefix): a view, no copy
+        keep = slice(keep[0], keep[-1] + 1)
+    A, nan = A[:, keep], nan[:, keep]
+    holes = nan.any(axis=1)
+    if not holes.any():
+        return _kendall.kendall_rows(A)
     out = np.empty(len(A))
     out[~holes] = _kendall.kendall_rows(A[~holes])
     out[holes] = [kendall_trend(row) for row in A[holes]]
