@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 # --quick: each script's own size options, turned down to a few seconds each
 QUICK = {
+    "activation_probe": ["--rounds", "2", "--steps", "3"],
     "ews_speed": ["--n", "4000", "--surrogate-n", "1000", "--surrogates", "20"],
     "ews_indicators_speed": ["--n", "1000", "--ewstools-n", "400"],
     "ews_vs_ewstools": ["--n", "4000", "--repeats", "2"],

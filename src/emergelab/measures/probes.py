@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -235,15 +236,24 @@ def massive_activation_ratio(resid: torch.Tensor) -> float:
     a = resid.detach().abs().flatten().float()
     if a.numel() == 0:
         raise UserError("massive_activation_ratio needs a non-empty activation tensor")
-    med = a.median()
+    med = _median(a)
     return float(a.max() / med) if med > 0 else float("inf")
 
 
 def massive_activation_count(resid: torch.Tensor, abs_min: float = 100.0, ratio_min: float = 1000.0) -> int:
     """Entries with |a| > abs_min and |a| / median|h| >= ratio_min (Sun et al. 2024)."""
     a = resid.detach().abs().flatten().float()
-    med = a.median().clamp_min(1e-30)
+    med = max(_median(a), 1e-30)
     return int(((a > abs_min) & (a / med >= ratio_min)).sum())
+
+
+def _median(a: torch.Tensor) -> float:
+    """torch.median's lower median of a 1-D tensor. On CPU a numpy partition is ~7x faster than
+    torch.median's full sort, which made a per-step activation probe cost 15 % of a step."""
+    k = (a.numel() - 1) // 2
+    if a.device.type == "cpu":
+        return float(np.partition(a.numpy(), k)[k])
+    return float(a.median())
 
 
 # -- wrappers that run a model -----------------------------------------------------------
