@@ -273,6 +273,14 @@ class LocalBackend:
         text = tok.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
         return tok(text, add_special_tokens=False)["input_ids"]  # the template already holds the specials
 
+    def states(self, requests: Sequence[Request], prefixes: Sequence[str] | None = None):
+        """(hidden (N, L+1, D), logits (N, V)) float32 arrays at the last position of each
+        request's templated prompt (+ its prefix: the start of the reply): the model's state
+        just before it writes what comes next (intention metrics; see llm/states.py)."""
+        from emergelab.llm.states import request_states
+
+        return request_states(self, requests, prefixes)
+
     def generate(self, requests: Sequence[Request]) -> list[Raw]:
         if not requests:
             return []
