@@ -25,6 +25,8 @@ SaveOpt = typer.Option(True, "--save/--no-save", help="With a RUN: store the res
 OutOpt = typer.Option(None, "--out", "-o", help="Also write the table to .csv, .parquet or .json.")
 TaskOpt = typer.Option([], "--task", help="Only this task (repeatable): an lm-eval task, or a value of the file's "
                        "task column [default: all; outcomes that only some tasks have are dropped].")
+EvalsOpt = typer.Option(None, "--evals", help="FILE holds saved per-item scores of an evaluation protocol: "
+                        "altprag or mars (see emergelab.lab.evals_io).")
 
 
 def _instrument(module: str, name: str):
@@ -46,13 +48,17 @@ def _call(fn, *args, **kw):
     return fn(*args, **kw)
 
 
-def load(ref: str, store_opt, sizes: Optional[str], size: str, tasks=()):
+def load(ref: str, store_opt, sizes: Optional[str], size: str, tasks=(), evals: Optional[str] = None):
     """(family frame, store or None, run id or None) of FILE|FOLDER|RUN."""
     from emergelab.lab.families import parse_sizes, read_family, read_family_run
     from emergelab.lab.store import store_path
 
     if size not in ("params", "compute"):
         raise UserError(f"unknown --size '{size}': choose params or compute")
+    if evals:  # ALTPRAG / MARS scores of a model family -> the same family frame
+        from emergelab.lab.evals_io import read_eval_family
+
+        return read_eval_family(ref, evals, parse_sizes(sizes), size, list(tasks) or None), None, None
     if Path(ref).exists():
         return read_family(ref, parse_sizes(sizes), size, list(tasks) or None), None, None
     if Path(ref).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson", ".json") or "/" in ref:
@@ -163,6 +169,7 @@ def forecast(
     size: str = SizeOpt,
     sizes: Optional[str] = SizesOpt,
     task: List[str] = TaskOpt,
+    evals: Optional[str] = EvalsOpt,
     save: bool = SaveOpt,
     out: Optional[str] = OutOpt,
     store: Optional[str] = StoreOpt,
@@ -179,7 +186,7 @@ def forecast(
         raise UserError(f"--boot must be 0 or more, got {n_boot}")
     boot = {} if n_boot is None else {"n_boot": n_boot}
     _check_out(out)
-    df, st, rid = load(ref, store, sizes, size, task)
+    df, st, rid = load(ref, store, sizes, size, task, evals)
     if target is None:
         if df[size].nunique() < 4:
             raise UserError(f"a leave-largest-out back-test needs at least 4 model sizes, {ref} has "
@@ -211,6 +218,7 @@ def mirage(
     size: str = SizeOpt,
     sizes: Optional[str] = SizesOpt,
     task: List[str] = TaskOpt,
+    evals: Optional[str] = EvalsOpt,
     save: bool = SaveOpt,
     out: Optional[str] = OutOpt,
     store: Optional[str] = StoreOpt,
@@ -218,7 +226,7 @@ def mirage(
     """Is the jump real? Each discontinuous metric (exact match, MC grade) beside its
     continuous partner (edit distance, log-likelihood, Brier): emergence scores and verdicts."""
     _check_out(out)
-    df, st, rid = load(ref, store, sizes, size, task)
+    df, st, rid = load(ref, store, sizes, size, task, evals)
     try:
         table = _call(_instrument("scaling", "mirage_check"), df, size=size)
     except UserError as e:
