@@ -42,7 +42,7 @@ def _files(tmp: Path) -> None:
 CASES = [
     ("missing", ["graph", TMP + "/nope.csv"], "no such file"),
     ("folder", ["graph", TMP + "/folder.csv"], "is a folder"),
-    ("format", ["graph", TMP + "/g.xlsx"], "unknown graph file type '.xlsx'"),
+    ("format", ["graph", TMP + "/g.xlsx"], "unknown format '.xlsx'"),
     ("one-column", ["graph", TMP + "/onecol.csv"], "an edge list needs a source and a target"),
     ("empty", ["graph", TMP + "/empty.csv"], "no edges"),
     ("hole", ["graph", TMP + "/holes.csv"], "row 3 has an empty endpoint"),

@@ -28,7 +28,8 @@ def analyze(
     metric: List[str] = typer.Option([], "--metric", "-m", help="Series to test for early warnings (repeatable) "
                                      "[default: the world's pairs, e.g. val/loss before val/acc's jump]."),
     at: Optional[str] = typer.Option(None, "--at", help="Time the transitions by this metric instead of by each --metric."),
-    csv: Optional[str] = typer.Option(None, "--csv", help="Analyze a column of your own CSV file instead of a run."),
+    csv: Optional[str] = typer.Option(None, "--csv", help="Analyze a column of your own CSV file (or "
+                                "TSV/Parquet/JSON/JSONL, by suffix) instead of a run."),
     tensorboard: Optional[str] = typer.Option(None, "--tensorboard", help="Analyze a TensorBoard log folder "
                                               "(or event file) instead of a run: every run in it."),
     mlflow: Optional[str] = typer.Option(None, "--mlflow", help="Analyze an MLflow mlruns/ folder (or one "
@@ -153,18 +154,12 @@ def _analyze_csv(path, columns, time_col, settings, out=None):
     import numpy as np
     import pandas as pd
 
+    from emergelab.lab.tables import read_table
     from emergelab.measures.analysis import analyze_series
 
     if not columns:
         raise UserError("--csv needs --column NAME (the series to analyze)")
-    try:
-        df = pd.read_csv(path)
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise UserError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}): check the file") from None
-    except OSError as e:  # a folder, no permission...
-        raise UserError(f"cannot read {path} ({e.strerror or e}): give a CSV file") from None
+    df = read_table(path, "a table of series", fallback="csv")  # TSV/Parquet/JSON by suffix, else CSV
     # a comma list is a multivariate group, unless the file has a column of exactly that name
     groups = [[g.strip() for g in c.split(",")] for c in columns if "," in c and c not in df.columns]
     single = [c for c in columns if "," not in c or c in df.columns]

@@ -31,13 +31,13 @@ them into the family frame of lab/families.py, so `emergelab forecast|mirage --e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from emergelab.errors import UserError
+from emergelab.lab.tables import read_table
 
 PROTOCOLS = ("altprag", "mars")
 MARS_TASKS = ("event", "inference", "transition")
@@ -79,35 +79,15 @@ def parse_map(spec) -> dict[str, str]:
     return out
 
 
-def read_records(path) -> pd.DataFrame:
-    """A .json (list of records, or {'data': [...]}), .jsonl, .csv/.tsv or .parquet file as a frame."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"no such file: {p}")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".json":
-            obj = json.loads(p.read_text(encoding="utf-8") or "[]")
-            if isinstance(obj, dict):
-                obj = next((v for v in obj.values() if isinstance(v, list)), [obj])
-            df = pd.DataFrame(obj)
-        elif suffix in (".jsonl", ".ndjson"):
-            df = pd.read_json(p, lines=True, dtype=False) if p.stat().st_size else pd.DataFrame()
-        elif suffix in (".csv", ".tsv"):
-            df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
-        elif suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(p)
-        else:
-            raise UserError(f"unknown format '{p.suffix or p.name}' of {p}: give a .json, .jsonl, .csv or .parquet file")
-    except pd.errors.EmptyDataError:
-        df = pd.DataFrame()
-    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as e:
-        if isinstance(e, UserError):
-            raise
-        msg = (str(e).splitlines() or [type(e).__name__])[0][:120]
-        raise UserError(f"cannot read {p} ({msg}): check the file") from None
+ITEM_FORMATS = ("csv", "tsv", "parquet", "jsonl", "json")  # lab/tables.py's names
+
+
+def read_records(path, what: str = "evaluation records") -> pd.DataFrame:
+    """A .json (list of records, or {'data': [...]}), .jsonl, .csv/.tsv or .parquet file as a
+    frame, text cells as written (lab/tables.py); no records is an error."""
+    df = read_table(path, what, ITEM_FORMATS, text_columns=True)
     if df.empty:
-        raise UserError(f"{p} has no records: give a file with at least one item")
+        raise UserError(f"{path} has no records: give a file with at least one item")
     return df
 
 
@@ -154,7 +134,7 @@ def read_altprag(path, mapping=None, direction: str = "utterance") -> pd.DataFra
     """Frame (item, context, intended, alternative) of an ALTPRAG file, either layout."""
     if direction not in ("utterance", "intention"):
         raise UserError(f"unknown ALTPRAG direction {direction!r}: choose utterance or intention")
-    df = _fields(read_records(path), parse_map(mapping), path)
+    df = _fields(read_records(path, "ALTPRAG items"), parse_map(mapping), path)
     ids = _ids(df)
     if "intended" in df.columns or "alternative" in df.columns:  # the pairs layout
         _need(df, ["intended", "alternative"], path, "ALTPRAG pairs")
@@ -198,7 +178,7 @@ def _label(values, where) -> np.ndarray:
 
 def read_mars(path, task: str | None = None, mapping=None) -> pd.DataFrame:
     """Frame (item, task, text, label) of a MARS file; item ids are '<task>/<id>'."""
-    df = _fields(read_records(path), parse_map(mapping), path)
+    df = _fields(read_records(path, "MARS items"), parse_map(mapping), path)
     if "task" in df.columns:
         tasks = df["task"].map(mars_task)
         if task is not None:
@@ -288,8 +268,8 @@ def score_file(data, protocol: str, model: str = "", out=None, *, task: str | No
     if out is not None:
         from emergelab.lab.store import export_frame
 
-        if Path(out).is_file():  # CSV read with its own types: the rows kept stay numbers
-            old = pd.read_csv(out) if Path(out).suffix.lower() == ".csv" else read_records(out)
+        if Path(out).is_file() and Path(out).stat().st_size:  # own types: the rows kept stay numbers
+            old = read_table(out, "a scores table", ITEM_FORMATS)
             if "model" not in old.columns:
                 raise UserError(f"{out} exists and is not a scores table (no model column): choose another file")
             keep = old[old["model"].astype(str) != scores["model"].iloc[0]]
@@ -366,7 +346,7 @@ def read_eval_family(path, protocol: str, sizes=None, size: str = "params", task
     """The checked family frame of a saved-scores file (the `--evals` reader of forecast/mirage)."""
     from emergelab.lab.families import attach_sizes, check_frame
 
-    df = eval_family(read_records(path), protocol, where=str(path), **kw)
+    df = eval_family(read_records(path, "a scores table"), protocol, where=str(path), **kw)
     if tasks:
         if "task" not in df.columns:
             raise UserError(f"--task given but {path} has no task column: drop --task")

@@ -1,10 +1,10 @@
 """Readers of a model family's results: one row per (model, item), whatever the source.
 
-Sources: a tidy CSV / Parquet / JSONL file; a folder that lm-evaluation-harness wrote with
-`--log_samples` for several models (`lab/lmeval.py`); a run of the lab's store whose
-artefact `family` holds the frame. Every reader ends in `check_frame`, which rejects what
-no instrument can use with one line saying what to do, so the errors are the same (and
-clear) whatever the instruments downstream check again.
+Sources: a tidy CSV / TSV / Parquet / JSON / JSONL file (read by lab/tables.py); a folder
+that lm-evaluation-harness wrote with `--log_samples` for several models (`lab/lmeval.py`); a
+run of the lab's store whose artefact `family` holds the frame. Every reader ends in
+`check_frame`, which rejects what no instrument can use with one line saying what to do, so
+the errors are the same (and clear) whatever the instruments downstream check again.
 
 Model sizes: a `params`/`compute` column, else the `sizes` mapping the user passes
 (`--sizes pythia-70m=7e7,...` or a CSV of model, params), else the count lm_eval recorded
@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from emergelab.errors import UserError
+from emergelab.lab.tables import read_table
 
 OUTCOMES = ("correct", "score", "logprob", "target_prob", "edit_distance", "mc_correct", "brier", "n_pass")
 # common spellings -> the family's column names (applied only when the canonical one is absent)
@@ -67,7 +68,7 @@ def parse_sizes(spec: str | None) -> dict[str, float]:
         p = Path(spec)
         if not p.is_file():
             raise UserError(f"--sizes '{spec}': give model=size pairs (a=1.2e8,b=3e8) or a CSV of model, params")
-        df = _normalise(_read_table(p))
+        df = _normalise(read_table(p, "a sizes table"))
         col = "params" if "params" in df.columns else "compute" if "compute" in df.columns else None
         if "model" not in df.columns or col is None:
             raise UserError(f"sizes file {p} needs columns model and params (or compute)")
@@ -79,24 +80,6 @@ def parse_sizes(spec: str | None) -> dict[str, float]:
             raise UserError(f"bad --sizes entry '{part}': write model=size, e.g. pythia-160m=1.6e8")
         out[name.strip()] = parse_number(val, name.strip())
     return out
-
-
-def _read_table(p: Path) -> pd.DataFrame:
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv", ".txt"):
-            return pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(p, lines=True)
-        if suffix == ".json":
-            return pd.read_json(p)
-    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise UserError(f"cannot read {p} ({msg[:120]}): check the file") from None
-    raise UserError(f"unknown format '{p.suffix or p.name}' of {p}: give a .csv, .parquet or .jsonl file "
-                    "or an lm-eval --log_samples folder")  # fmt: skip
 
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
@@ -206,7 +189,7 @@ def check_frame(df: pd.DataFrame, size: str = "params", where: str = "the family
 
 def read_family(path, sizes: dict[str, float] | None = None, size: str = "params",
                 tasks: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
-    """The family frame of a tidy file (CSV, Parquet, JSONL) or an lm-eval --log_samples
+    """The family frame of a tidy file (CSV, TSV, Parquet, JSON, JSONL) or an lm-eval --log_samples
     folder; `tasks` keeps only those tasks (a `task` column, or lm-eval's tasks)."""
     p = Path(path)
     if not p.exists():
@@ -216,7 +199,7 @@ def read_family(path, sizes: dict[str, float] | None = None, size: str = "params
 
         df = read_lm_eval(p, tasks)
     else:
-        df = _normalise(_read_table(p))
+        df = _normalise(read_table(p, "a model family", also="an lm-eval --log_samples folder"))
         if tasks:
             if "task" not in df.columns:
                 raise UserError(f"--task given but {p} has no task column: drop --task")
@@ -238,4 +221,5 @@ def read_family_run(store, run_id: str, size: str = "params") -> pd.DataFrame:
     p = store.artefact_path(run_id, "family")
     if p.suffix not in (".parquet", ".csv", ".jsonl", ".json"):
         raise UserError(f"run '{run_id}' stores its family as {p.name}, not a table: re-run the world")
-    return check_frame(_normalise(_read_table(p)), size, where=f"run '{run_id}'")
+    df = read_table(p, f"the family of run '{run_id}'")
+    return check_frame(_normalise(df), size, where=f"run '{run_id}'")

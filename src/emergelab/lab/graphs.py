@@ -1,11 +1,12 @@
 """A user's graph, whatever the file, through the network instruments.
 
-Readers: an edge-list CSV/TSV (source and target columns, optional numeric weight), GraphML
-(igraph's reader), GEXF (networkx's reader: igraph has none), or a stored run whose artefact
-`graph_edges` holds the edge frame (source, target[, relation, weight]) — what the
-knowledge_graph world stores. Every reader ends in one cleaned igraph.Graph with notes of
-what was dropped (self-loops, multi-edges), so the errors and the analysis are the same
-whatever the source. `analyze_graph` is what `emergelab graph` prints, stores and plots.
+Readers: an edge-list CSV/TSV/TXT (source and target columns, optional numeric weight; read by
+lab/tables.py, node names as written: "NA" is a node), GraphML (igraph's reader), GEXF
+(networkx's reader: igraph has none), or a stored run whose artefact `graph_edges` holds the
+edge frame (source, target[, relation, weight]) — what the knowledge_graph world stores.
+Every reader ends in one cleaned igraph.Graph with notes of what was dropped (self-loops,
+multi-edges), so the errors and the analysis are the same whatever the source. `analyze_graph`
+is what `emergelab graph` prints, stores and plots.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 
 from emergelab.errors import UserError
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".graphml", ".gexf")
+EDGE_LIST_FORMATS = ("csv", "tsv", "txt")  # lab/tables.py's names; .txt: separator sniffed
+_XML = (".graphml", ".gexf")
 _SOURCES = ("source", "src", "from", "u", "head", "node1")
 _TARGETS = ("target", "dst", "to", "v", "tail", "node2")
 
@@ -95,22 +97,16 @@ def _clean_notes(clean) -> list[str]:
 
 def read_graph(path, directed: bool = False, source: str | None = None, target: str | None = None,
                weight: str | None = None) -> UserGraph:
-    """The graph in `path` (edge-list CSV/TSV, GraphML or GEXF), cleaned, or one UserError."""
-    import pandas as pd
+    """The graph in `path` (edge-list CSV/TSV/TXT, GraphML or GEXF), cleaned, or one UserError."""
+    from emergelab.lab.tables import check_file, read_table
 
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"no such file: {path}" if not p.exists() else f"{path} is a folder: give a graph file")
     suffix = p.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UserError(f"unknown graph file type '{suffix}': give an edge-list .csv/.tsv, .graphml or .gexf")
-    if suffix in (".csv", ".tsv", ".txt"):
-        try:
-            df = pd.read_csv(p, sep=None if suffix == ".txt" else ("\t" if suffix == ".tsv" else ","),
-                             engine="python" if suffix == ".txt" else "c", dtype=str, keep_default_na=True)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise UserError(f"cannot read {path} as an edge list ({str(e).splitlines()[0]}): check the file") from None
+    if suffix not in _XML:
+        df = read_table(p, "an edge list", EDGE_LIST_FORMATS, text_columns=True,
+                        also="a .graphml or .gexf file")
         return _from_frame(df, path, directed, source, target, weight)
+    check_file(p, "a graph")
     if source or target:
         raise UserError("--source and --target go with an edge-list CSV; GraphML and GEXF name their edges")
     return _read_xml(p, suffix, directed, weight)
