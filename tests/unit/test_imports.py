@@ -219,7 +219,7 @@ def test_long_and_wide_tables(tmp_path):
     with pytest.raises(UserError, match="cannot tell the format"):
         read_source(tmp_path / "x.txt")
     (tmp_path / "b.json").write_text("{not json")
-    with pytest.raises(UserError, match="cannot read .* as json"):
+    with pytest.raises(UserError, match="cannot read .* as a training-log table .not valid JSON"):
         read_source(tmp_path / "b.json")
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from emergelab.errors import UserError
+from emergelab.lab.tables import format_of
 
 WORLD = "imported"
 FORMATS = ("tensorboard", "mlflow", "table")
@@ -65,7 +66,7 @@ def detect_format(path: Path) -> str:
     if path.is_file():
         if tensorboard.is_event_file(path):
             return "tensorboard"
-        if path.suffix.lower() in tables.SUFFIXES:
+        if format_of(path, tables.LOG_FORMATS):
             return "table"
         raise UserError(f"cannot tell the format of {path.name}: give an events.out.tfevents.* file, a .csv, "
                         ".parquet, .json or .jsonl table, or a folder (TensorBoard logs or mlruns/)")  # fmt: skip
@@ -88,7 +89,7 @@ def read_source(path, fmt: str | None = None) -> Source:
         raise UserError(f"no such file or folder: {path}")
     fmt = fmt or detect_format(path)
     reader = {"tensorboard": tensorboard.read_tensorboard, "mlflow": mlflow.read_mlflow,
-              "table": tables.read_table}[fmt]  # fmt: skip
+              "table": tables.read_log_table}[fmt]  # fmt: skip
     if fmt == "table" and not path.is_file():
         raise UserError(f"{path} is a folder: a table is a .csv, .parquet, .json or .jsonl file")
     raw, notes = reader(path)

@@ -21,40 +21,18 @@ import numpy as np
 
 from emergelab.errors import UserError
 
-SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+LOG_FORMATS = ("csv", "tsv", "parquet", "jsonl", "json")  # keys of emergelab.lab.tables.FORMATS
 _STEP_COLS = ("step", "_step", "Step", "global_step")
 _WALL_COLS = ("wall_time", "_timestamp", "timestamp")
 _UI_COL = re.compile(r"^(.+) - (.+)$")
 
 
 def read_frame(path: Path):
-    import pandas as pd
+    """The log table as a DataFrame, through the lab's one table reader (exact floats, one-line errors)."""
+    from emergelab.lab.tables import read_table
 
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UserError(f"cannot tell the format of {path.name}: give a .csv, .parquet, .json or .jsonl file, "
-                        "a TensorBoard log folder or an MLflow mlruns/ folder")  # fmt: skip
-    try:
-        if suffix in (".csv", ".tsv"):
-            # logs must read back exactly: pandas < 3's default parser may miss a float64 by one
-            # ulp (round_trip fixes it); pandas 3 parses exactly and deprecates the option
-            exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", **exact)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, precise_float=True)
-        try:  # .json: a records array (run.history().to_json(orient="records")), else JSON lines
-            return pd.read_json(path, precise_float=True)
-        except ValueError:
-            return pd.read_json(path, lines=True, precise_float=True)
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
-    except OSError as e:
-        raise UserError(f"cannot read {path} ({e.strerror or e}): check the path") from None
-    except Exception as e:  # each reader has its own parse errors; all mean "not this format"
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise UserError(f"cannot read {path} as {suffix[1:]} ({msg}): check the file") from None
+    return read_table(path, "a training-log table", LOG_FORMATS,
+                      also="a TensorBoard log folder or an MLflow mlruns/ folder")
 
 
 def _numeric(df, col, path, allow_gaps: bool):
@@ -78,7 +56,7 @@ def _steps(df, col, path):
     return vals.astype(np.int64)
 
 
-def read_table(path: Path) -> tuple[list[tuple[str, dict]], list[str]]:
+def read_log_table(path: Path) -> tuple[list[tuple[str, dict]], list[str]]:
     """[(run name, columns step/name/value[/wall_time])], notes."""
     df = read_frame(path)
     df.columns = [str(c) for c in df.columns]
