@@ -3,7 +3,14 @@ communicating pairs and the silenced control pair; ~1 min of CPU, trained once p
 the team beats the random policy and the same agents trained with silenced messages, its
 messages come to encode the speaker's item value linearly, agents of independently trained
 pairs understand each other less well than their own partner (each pair's code is its own),
-and the code carries over to item values never seen in training."""
+and the code carries over to item values never seen in training.
+
+Seeded: seed 0 only. Measured at this setting (self-play / no-message / cross-play / value R^2):
+seed 0: 0.74 / 0.52 / 0.50 / 0.55; seed 1: 0.73 / 0.67 / 0.56 / 0.48; seed 2: 0.55 / 0.72 /
+0.43 / 0.09. The margin over the no-message control is not robust across seeds at 200
+iterations (nor large at 600: docs/worlds/foraging_game.md, "Why communication adds only
+~0.1"), so these assertions hold for seed 0 and are not a claim about every seed.
+"""
 
 from __future__ import annotations
 

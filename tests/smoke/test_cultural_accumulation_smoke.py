@@ -51,3 +51,17 @@ def test_registered_with_presets():
     paper = w.make_config("paper")
     assert (paper.digits, paper.length, paper.episodes, paper.generations) == (3, 24, 4, 8)  # the reference's
     assert w.make_config("decay").vis_decay and w.watch == ("culture/return",)
+
+
+def test_rl_agent_logs_every_metric_and_is_deterministic():
+    a, b = run_world("cultural_accumulation", "rl_tiny"), run_world("cultural_accumulation", "rl_tiny")
+    cfg = get_world("cultural_accumulation").make_config("rl_tiny")
+    for name in METRICS:
+        steps, values = a.series(name)
+        assert steps.tolist() == list(range(cfg.generations)) and np.all(np.isfinite(values)), name
+        assert np.array_equal(values, b.series(name)[1]), name
+    ep = a.artefacts["episodes"]
+    assert len(ep) == cfg.generations * cfg.updates and a.summary["agent"] == "rl"
+    c = run_world("cultural_accumulation", "rl_tiny", vis_prob=0.0)
+    assert np.array_equal(a.series("single/return")[1], c.series("single/return")[1])  # shared single life
+    assert np.all(c.series("culture/followed")[1] == 0)

@@ -120,3 +120,54 @@ def test_bad_config_is_a_clear_error(bad):
 def test_post_init_names_the_field():
     with pytest.raises(ValueError, match="vis_prob must be in \\[0, 1\\]"):
         ca.CulturalAccumulationConfig(vis_prob=1.2)
+
+
+# -- agent=rl: the trained policy networks of _cultural_agents.py ------------------------------
+@pytest.mark.parametrize("bad", [{"agent": "dqn"}, {"updates": 0},
+                                 {"batch": 0}, {"hidden": 0}, {"lr": 0.0}, {"ent_coef": -1}])
+def test_bad_rl_config_is_a_clear_error(bad):
+    with pytest.raises(UserError):
+        get_world("cultural_accumulation").make_config("tiny", bad)
+
+
+def test_play_counts_right_digits_up_to_the_first_mistake():
+    import torch
+
+    from emergelab.worlds._cultural_agents import play
+
+    seq = torch.tensor([[0, 1, 2, 0]])
+    acts = torch.tensor([[[0, 1, 2, 0], [0, 2, 2, 0], [1, 1, 2, 0]]])  # (1 lineage, 3 episodes, L)
+    alive, right, ret = play(seq, acts)
+    assert ret.tolist() == [[4, 1, 0]]
+    assert alive[0].long().tolist() == [[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]  # played steps
+
+
+class _Shows:
+    """A stand-in demonstrator that always shows the given digits (n, L)."""
+
+    def __init__(self, digits):
+        self.digits = digits
+
+    def act_alone(self, B, gen):
+        return self.digits[:, None].expand(-1, B, -1).clone()
+
+
+def _rl_cfg(**kw):
+    return ca.CulturalAccumulationConfig(**{"digits": 3, "length": 6, "lineages": 8, "agent": "rl", "batch": 16,
+                                            "hidden": 16, "lr": 0.03, **kw})
+
+
+def test_rl_agent_learns_to_copy_a_perfect_demonstrator_and_ignores_an_invisible_one():
+    import torch
+
+    from emergelab.worlds._cultural_agents import live
+
+    cfg = _rl_cfg()
+    gen = torch.Generator().manual_seed(0)
+    seq = torch.randint(3, (8, 6), generator=gen)
+    seen = live(seq, _Shows(seq), 1.0, 20, cfg, torch.Generator().manual_seed(1))
+    assert seen["followed"] > 0.6 and seen["returns"][-5:].mean() > 4.5, seen["returns"][-5:]
+    alone = live(seq, _Shows(seq), 0.0, 20, cfg, torch.Generator().manual_seed(1))
+    blind = live(seq, None, 0.0, 20, cfg, torch.Generator().manual_seed(1))
+    assert alone["followed"] == 0.0 and torch.equal(alone["returns"], blind["returns"])  # never shown: nothing
+    assert seen["returns"].mean() > alone["returns"].mean() + 0.5, (seen["returns"].mean(), alone["returns"].mean())

@@ -13,7 +13,8 @@ from emergelab.worlds.foraging_game import ForagingGameConfig, make_env, value_r
 def _batch(cfg):
     from emergelab.worlds._foraging_env import ForagingBatch
 
-    return ForagingBatch(cfg.grid_size, cfg.vocab_size, cfg.max_steps, cfg.max_value)
+    return ForagingBatch(cfg.grid_size, cfg.vocab_size, cfg.max_steps, cfg.max_value,
+                         joint=cfg.pickup == "joint")
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -23,6 +24,8 @@ def _batch(cfg):
     ({"num_envs": 10, "num_minibatches": 4}, "multiple"),
     ({"lr": 0.0}, "lr"),
     ({"device": "tpu"}, "device"),
+    ({"pickup": "any"}, "pickup"),
+    ({"token_ent_coef": -0.1}, "token_ent_coef"),
 ])
 def test_bad_config_is_a_clear_value_error(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -72,11 +75,30 @@ def test_silenced_games_hear_only_silence():
     assert heard[:, :3].eq(2).all() and heard[:, 3:].eq(cfg.vocab_size).all()
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_pettingzoo_env_and_batched_env_agree_step_by_step(seed):
+def test_joint_pickup_needs_both_agents_on_the_item():
     import torch
 
-    cfg = ForagingGameConfig(seed=seed)
+    cfg = ForagingGameConfig(grid_size=5, max_steps=4, pickup="joint")
+    env = _batch(cfg)
+    # game 0: agent 0 steps onto item 1 (the higher) alone: nothing collected, the game goes on.
+    # game 1: both agents step onto item 1 together: success. game 2: both end on item 0 (the
+    # lower), agent 0 first and agent 1 a step later: failure.
+    pos = torch.tensor([[[1, 0], [3, 3]], [[1, 0], [2, 1]], [[0, 0], [1, 0]]])
+    items = torch.tensor([[[0, 1], [1, 1]]] * 3)  # item 0 at (0, 1), item 1 at (1, 1)
+    values = torch.tensor([[30, 70]] * 3)
+    env.set_state(pos, items, values, torch.zeros(3, dtype=torch.bool))
+    move = torch.tensor([[4, 4, 4], [0, 1, 1]])  # (2 agents, 3 games)
+    _, reward, ended = env.step(move, torch.zeros(2, 3, dtype=torch.long))
+    assert reward.tolist() == [0, 1, 0] and ended.tolist() == [False, True, False]
+    _, reward, ended = env.step(torch.tensor([[0, 0, 0], [0, 0, 4]]), torch.zeros(2, 3, dtype=torch.long))
+    assert ended.tolist() == [False, False, True] and env.success.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("seed, pickup", [(0, "either"), (1, "either"), (2, "either"), (3, "joint")])
+def test_pettingzoo_env_and_batched_env_agree_step_by_step(seed, pickup):
+    import torch
+
+    cfg = ForagingGameConfig(seed=seed, pickup=pickup)
     rng = np.random.default_rng(seed)
     batch, pz = _batch(cfg), make_env(cfg)
     G = 32

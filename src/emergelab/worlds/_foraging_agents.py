@@ -134,19 +134,25 @@ def ppo_update(pop: Population, opt, ro, cfg, gen) -> dict[str, float]:
     mask = ro["active"][:, None].expand(T, 2, P, B).float()  # (T, 2, P, B)
     mb = B // cfg.num_minibatches
     ws = pop.weights(None)
+    # entropy bonus: ent_coef * (H(move) + tok * H(token)), tok = token_ent_coef / ent_coef (at the
+    # defaults tok = 1.0: bit for bit the single bonus of before); ent_coef 0: tokens' alone
+    tok = cfg.token_ent_coef / cfg.ent_coef if cfg.ent_coef > 0 else None
+    ent_w = cfg.ent_coef if tok is not None else cfg.token_ent_coef
     for _ in range(cfg.update_epochs):
         perm = torch.randperm(B, generator=gen).to(ro["obs"].device)
         for k in range(cfg.num_minibatches):
             idx = perm[k * mb:(k + 1) * mb]
             h = pop.h0(P, len(idx), ro["obs"].device)
-            logps, ents, vals = [], [], []
+            logps, ents, bonus, vals = [], [], [], []
             for t in range(T):
                 ml, tl, v, h = pop.step(ws, ro["obs"][t][:, :, idx], h)
                 dm, dt = dist(ml, tl)
                 logps.append(dm.log_prob(ro["move"][t][..., idx]) + dt.log_prob(ro["token"][t][..., idx]))
                 ents.append(dm.entropy() + dt.entropy())
+                bonus.append(dt.entropy() if tok is None else dm.entropy() + tok * dt.entropy())
                 vals.append(v)
             logp, ent, val = torch.stack(logps), torch.stack(ents), torch.stack(vals)  # (T, 2, P, b)
+            bon = torch.stack(bonus)
             m, a, R = mask[..., idx], adv[..., idx], ret[..., idx]
             n = m.sum((0, 3)).clamp(min=1)  # (2, P) active agent-steps per agent
             mean = lambda x: ((x * m).sum((0, 3)) / n)  # noqa: E731 -- per agent, over its active steps
@@ -156,7 +162,7 @@ def ppo_update(pop: Population, opt, ro, cfg, gen) -> dict[str, float]:
             ratio = (logp - ro["logp"][..., idx]).exp()
             pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef))
             v_loss = 0.5 * (val - R) ** 2
-            loss_agent = mean(pg) - cfg.ent_coef * mean(ent) + cfg.vf_coef * mean(v_loss)  # (2, P)
+            loss_agent = mean(pg) - ent_w * mean(bon) + cfg.vf_coef * mean(v_loss)  # (2, P)
             opt.zero_grad(set_to_none=True)
             loss_agent.sum().backward()  # agents' losses add: their gradients stay separate
             _clip_per_agent(pop, cfg.max_grad_norm)

@@ -10,7 +10,8 @@ the PettingZoo version in `_foraging_pz.py` (a test checks both agree step by st
   (token `vocab` = silence: before anything was said, and always in a no-message game);
 - the game ends when an agent stands on an item (the team collects it) or after max_steps;
   reward 1 to both if the team collected the higher-valued item alone, else 0 (standing on
-  both items at once, or the lower one, or running out of time, fails).
+  both items at once, or the lower one, or running out of time, fails). With joint=True
+  (config pickup="joint") an item is collected only when both agents stand on it.
 
 Observation of agent i (D = 9 + vocab floats): its own cell (row, col) / (n-1); the offsets
 (drow, dcol) / (n-1) of its own item then of the other item; its own item's value / max_value;
@@ -36,8 +37,10 @@ class ForagingBatch:
     pos (G, 2, 2) agents' cells, items (G, 2, 2) items' cells, values (G, 2) int, msg (G, 2) the
     token each agent sent last, active (G,) bool game still running, success (G,) bool, t int."""
 
-    def __init__(self, grid: int, vocab: int, max_steps: int, max_value: int, device="cpu") -> None:
+    def __init__(self, grid: int, vocab: int, max_steps: int, max_value: int, device="cpu",
+                 joint: bool = False) -> None:
         self.n, self.vocab, self.max_steps, self.max_value = grid, vocab, max_steps, max_value
+        self.joint = joint  # True: an item is collected only with both agents on it
         self.device = torch.device(device)
         self.moves = MOVES.to(self.device)
         self.order = ORDER.to(self.device)
@@ -86,7 +89,7 @@ class ForagingBatch:
         new = (self.pos + self.moves[move.T]).clamp(0, self.n - 1)  # (G, 2, 2)
         self.pos = torch.where(act[:, None, None], new, self.pos)
         on = (self.pos[:, :, None] == self.items[:, None]).all(-1)  # (G, 2 agents, 2 items)
-        reached = on.any(1)  # (G, 2): item j has an agent on it
+        reached = on.all(1) if self.joint else on.any(1)  # (G, 2): item j is collected
         higher = self.values.argmax(1)  # (G,)
         won = (reached.sum(1) == 1) & reached.gather(1, higher[:, None]).squeeze(1)
         self.t += 1

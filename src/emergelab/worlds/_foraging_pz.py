@@ -90,7 +90,8 @@ class ForagingEnv(ParallelEnv):
             acts.append(act)
         acts = np.array(acts)  # (2, 2): (move, token) per agent
         self.pos = np.clip(self.pos + MOVES[acts[:, 0]], 0, self.cfg.grid_size - 1)
-        reached = (self.pos[:, None] == self.items[None]).all(-1).any(0)  # (2 items,)
+        on = (self.pos[:, None] == self.items[None]).all(-1)  # (2 agents, 2 items)
+        reached = on.all(0) if self.cfg.pickup == "joint" else on.any(0)  # (2 items,) collected
         self.t += 1
         won = reached.sum() == 1 and reached[int(np.argmax(self.values))]
         collected, timeout = bool(reached.any()), self.t >= self.cfg.max_steps

@@ -32,7 +32,7 @@ def _train(cfg, rec) -> None:
 
     pop = Population(P, obs_dim(V), cfg.hidden, V, gen).to(dev)
     opt = torch.optim.Adam(pop.parameters(), lr=cfg.lr, eps=1e-5)  # CleanRL's eps
-    env = ForagingBatch(cfg.grid_size, V, T, cfg.max_value, dev)
+    env = ForagingBatch(cfg.grid_size, V, T, cfg.max_value, dev, joint=cfg.pickup == "joint")
     silent = torch.zeros(P, 1, dtype=torch.bool)
     silent[cfg.n_pairs:] = True  # (P, 1): the control pair's games
     silent_tr, silent_ev = silent.expand(P, B).reshape(-1), silent.expand(P, cfg.eval_games).reshape(-1)

@@ -36,7 +36,18 @@ learner is a fixed tabular rule (what an ideal RL^2 policy's hidden state would 
 the finite capacity of a recurrent state is an explicit knob, `forget`. Without forgetting a
 single life loses nothing and cannot be beaten by the same experience cut into generations
 (forget=0 is the control: docs/worlds/cultural_accumulation.md). One demonstrator per lineage
-(the reference shows several, sorted by score). No in-weights (train-time) generations.
+(the reference shows several, sorted by score). In-weights (train-time) generations only with
+agent=rl, below.
+
+agent=rl (presets `rl`, `rl_tiny`; _cultural_agents.py): train-time generations of trained
+agents. Each generation is a policy network per lineage (position and the shown digit -> digit),
+trained from scratch by advantage actor-critic for `updates` x `batch` episodes while the
+previous generation's frozen network acts beside it, its digit shown with probability vis_prob
+per step; the single life is one network trained for generations x updates. Experience is
+counted in updates; culture/known is the greedy policy's known prefix acting alone. Measured:
+the agents learn to follow (culture/followed ~0.9) but copying crowds out their own learning
+and the chain stalls below the single life at every vis_prob (docs), so agent=tabular stays
+the default.
 
 Logged at step g = generation g (means over lineages):
     culture/return       mean return per episode of generation g's lifetime
@@ -75,9 +86,18 @@ class CulturalAccumulationConfig:
     vis_prob: float = param(0.9, "probability, per step, that the previous generation's action is visible "
                                  "(0.9: our choice, in the accumulating regime; sweep it)")
     vis_decay: bool = param(False, "true: visibility in episode k of a life is vis_prob (E-1-k)/(E-1), "
-                                   "the reference's schedule (all visible first, none in the last)")
+                                   "the reference's schedule (all visible first, none in the last); "
+                                   "agent=rl: the same over the updates of a life")
     trust: float = param(1.0, "probability of copying a visible demonstration where it knows no digit")
     forget: float = param(0.1, "probability that a remembered entry fades after an episode (bounded memory)")
+    agent: str = param("tabular", "tabular: the in-context table learner above; rl: a policy network per "
+                                  "lineage trained from scratch each generation (_cultural_agents.py)")
+    updates: int = param(100, "rl: policy-gradient updates in one lifetime (each `batch` episodes)")
+    batch: int = param(32, "rl: episodes per lineage and update")
+    hidden: int = param(32, "rl: hidden units of the policy network")
+    lr: float = param(0.01, "rl: Adam learning rate")
+    ent_coef: float = param(0.01, "rl: entropy bonus weight")
+    vf_coef: float = param(0.5, "rl: value loss weight")
 
     def __post_init__(self) -> None:
         if self.digits < 2:
@@ -90,7 +110,14 @@ class CulturalAccumulationConfig:
                 raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)}")
         if not 0.0 <= self.forget < 1.0:
             raise ValueError(f"forget must be in [0, 1), got {self.forget}")
-        if self.vis_decay and self.episodes < 2:
+        if self.agent not in ("tabular", "rl"):
+            raise ValueError(f"agent must be 'tabular' or 'rl', got {self.agent!r}")
+        for k in ("updates", "batch", "hidden"):
+            if getattr(self, k) < 1:
+                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if not (self.lr > 0 and self.ent_coef >= 0 and self.vf_coef >= 0):
+            raise ValueError("need lr > 0, ent_coef >= 0 and vf_coef >= 0")
+        if self.vis_decay and self.episodes < 2 and self.agent == "tabular":
             raise ValueError("vis_decay needs episodes >= 2 (visibility falls from episode 1 to the last)")
 
 
@@ -166,6 +193,16 @@ def visibility(cfg: CulturalAccumulationConfig) -> np.ndarray:
 
 # -- run -------------------------------------------------------------------------------------
 def run(cfg: CulturalAccumulationConfig, rec) -> None:
+    if cfg.agent == "rl":
+        from emergelab.worlds._cultural_agents import run_rl
+
+        se = run_rl(cfg, rec)
+        rec.summarize(vis_prob=cfg.vis_prob, agent="rl", final_gain_se=se, **summarize(rec.wide()))
+        return
+    run_tabular(cfg, rec)
+
+
+def run_tabular(cfg: CulturalAccumulationConfig, rec) -> None:
     import pandas as pd
 
     # three independent streams: the sequences and the single life do not depend on vis_prob
@@ -197,7 +234,7 @@ def run(cfg: CulturalAccumulationConfig, rec) -> None:
                                   "culture_return": c_ret.mean(1), "single_return": s_ret[g].mean(1)}))  # fmt: skip
     rec.artefact("episodes", pd.concat(rows, ignore_index=True))
     last = gains[-1]
-    rec.summarize(vis_prob=cfg.vis_prob, forget=cfg.forget,
+    rec.summarize(vis_prob=cfg.vis_prob, forget=cfg.forget, agent="tabular",
                   final_gain_se=float(last.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
                   **summarize(rec.wide()))  # fmt: skip
 
@@ -229,6 +266,11 @@ register(World(
         "quick": {},  # the reference setting runs in about a second
         "decay": {"vis_prob": 1.0, "vis_decay": True},  # the reference's visibility schedule
         "tiny": {"length": 8, "episodes": 2, "generations": 3, "lineages": 16},
+        # the trained agent (does not accumulate yet: docs/worlds/cultural_accumulation.md); a
+        # longer sequence so that the single life is still learning after all its experience
+        "rl": {"agent": "rl", "length": 64, "generations": 5, "updates": 100, "lineages": 16},
+        "rl_tiny": {"agent": "rl", "length": 8, "generations": 2, "updates": 5, "batch": 4, "hidden": 8,
+                    "lineages": 4},
     },
     watch=("culture/return",),
     summarize=summarize,
