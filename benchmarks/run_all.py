@@ -44,7 +44,7 @@ QUICK = {
     "store_ingest": ["--steps", "5000", "--repeat", "2"],
     "sweep_overhead": ["--runs", "12", "--repeats", "1", "--no-ray"],
     "topsim_speed": ["--n", "300"],
-    "transformer_step": ["--steps", "5", "--rounds", "1"],
+    "transformer_step": ["--steps", "2", "--rounds", "3"],
 }
 
 

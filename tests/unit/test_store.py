@@ -47,6 +47,35 @@ def test_log_many_and_wide():
         rec.log_many("c", [0, 1], [1, 2, 3])
 
 
+def test_log_arrays_round_trip_through_the_store(store):
+    rec = Recorder(progress=False)
+    rec.log(0, **{"m/x": 0.5, "m/y": 1.5})  # per-step rows and array blocks of the same names
+    rec.log_arrays(np.arange(1, 4), **{"m/x": np.array([1.0, 2.0, 3.0]), "m/y": np.float32(7.0)})
+    rec.log(4, **{"m/x": 4.0, "m/y": 8.0})
+    rec.log_arrays(5, **{"m/x": 5.0, "m/y": np.array(9.0)})  # one step: scalars
+    rec.log_arrays(np.array([0, 2]), **{"other": [10.0, 20.0]})
+    assert rec.names == ["m/x", "m/y", "other"]
+    assert rec.series("m/x")[0].tolist() == list(range(6)) and rec.series("m/x")[1].tolist() == [0.5, 1, 2, 3, 4, 5]
+    assert rec.series("m/y")[1].tolist() == [1.5, 7, 7, 7, 8, 9]
+    store.write_run("toy-arrs", _meta("toy-arrs"), rec, {})
+    m = store.metrics(["toy-arrs"])
+    assert len(m) == 14 and m[m["name"] == "other"]["value"].tolist() == [10.0, 20.0]
+    assert m[m["name"] == "m/x"].sort_values("step")["value"].tolist() == [0.5, 1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="3 steps but 2 values"):
+        rec.log_arrays([0, 1, 2], z=[1.0, 2.0])
+    with pytest.raises(ValueError, match="1-D"):
+        rec.log_arrays(np.zeros((2, 2)), z=1.0)
+
+
+def test_log_many_keeps_logging_order_with_log():
+    rec = Recorder(progress=False)
+    rec.log(3, a=30.0)
+    rec.log_many("a", [1, 2], [10.0, 20.0])  # one set of names: rows stay in the order logged
+    rec.log(3, a=31.0)
+    steps, vals = rec.series("a")
+    assert steps.tolist() == [3, 1, 2, 3] and vals.tolist() == [30.0, 10.0, 20.0, 31.0]
+
+
 def test_write_run_atomic_and_catalogue(store):
     store.write_run("toy-aaaa", _meta("toy-aaaa", seed=0, lr=0.1), _rec(), {"final": 1.0, "wall_s": 0.1})
     store.write_run("toy-bbbb", _meta("toy-bbbb", seed=1, lr=0.2), _rec(), {"final": 2.0, "wall_s": 0.1})

@@ -55,6 +55,21 @@ def test_hooks_and_cache_do_not_change_the_output():
     assert torch.allclose(net(x, cache={}, hooks={"blocks.0.attn.pattern": lambda p: None}), plain, atol=1e-5)
 
 
+@pytest.mark.parametrize("kw", [{}, {"d_mlp": 0}, {"positions": "rotary"}, {"layernorm": True, "d_head": 4},
+                                {"causal": False, "act": "gelu"}])
+def test_fused_and_explicit_attention_agree(kw):
+    # no hooks: F.scaled_dot_product_attention; a cache or a pattern hook: the explicit softmax;
+    # a hook further on (resid_post, head_out): fused again. All the same model, within rounding.
+    net, x = make(**kw), tokens()
+    fused = net(x)
+    for cache, hooks in (({}, None), (None, {"blocks.0.attn.pattern": lambda p: None}),
+                         (None, {"blocks.1.resid_post": lambda h: None}), ({}, {"blocks.0.attn.head_out": lambda h: h})):
+        assert torch.allclose(net(x, cache=cache, hooks=hooks), fused, atol=1e-5)
+    # and the gradients of the fused path are those of the explicit one
+    g = [torch.autograd.grad(net(x, cache=c).square().sum(), net.blocks[0].attn.W_qkv)[0] for c in (None, {})]
+    assert torch.allclose(g[0], g[1], atol=1e-4)
+
+
 def test_a_hook_that_returns_a_pattern_changes_the_output_and_keeps_gradients():
     net, x = make(), tokens()
     prev = torch.zeros(T, T)

@@ -1,10 +1,12 @@
 """The recorder: what a world writes to while it runs.
 
-A world calls `rec.log(step, **scalars)` as often as it likes; values are buffered in
-columns (one Python list per metric name) and turned into one long-format Arrow table
-(step, name, value) only at the end, so logging costs a few list appends per call.
-Artefacts (arrays, dicts, frames, text) and a summary dict are kept in memory too; the
-store writes everything at once when the run is complete.
+A world calls `rec.log(step, **scalars)` as often as it likes, or, when it has many values at
+once (a whole series, every step of a vectorised run), `rec.log_arrays(steps, **arrays)`.
+Values are buffered per set of names: `log` appends the step and extends one flat list of
+values, `log_arrays` keeps the arrays themselves (no Python object per value). Everything is
+turned into one long-format Arrow table (step, name, value) only at the end, and the store
+writes it as one Parquet file per run. Artefacts (arrays, dicts, frames, text) and a summary
+dict are kept in memory too; the store writes everything at once when the run is complete.
 """
 
 from __future__ import annotations
@@ -16,6 +18,30 @@ from typing import Any
 import numpy as np
 
 
+class _Group:
+    """The buffer of one set of names: array chunks (steps (n,), values (n, names)), then
+    the steps and values logged one call at a time since the last chunk, the values in one
+    flat list (turned into a chunk on read, or when arrays arrive: the logging order is kept)."""
+
+    __slots__ = ("chunks", "steps", "values")
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.steps: list = []
+        self.values: list = []
+
+    def flush(self, width: int) -> None:
+        if not self.steps:
+            return
+        st = np.asarray(self.steps, dtype=np.int64)
+        try:
+            vals = np.asarray(self.values, dtype=np.float64)
+        except (TypeError, ValueError):  # e.g. 0-d tensors, 1-element arrays: convert one by one
+            vals = np.array([float(v) for v in self.values], dtype=np.float64)
+        self.chunks.append((st, vals.reshape(len(st), width)))  # (calls, names)
+        self.steps, self.values = [], []
+
+
 class Recorder:
     def __init__(self, progress: bool | None = None, desc: str = "") -> None:
         # progress=None: a bar only when stderr is a terminal (quiet in CI, logs, workers)
@@ -23,7 +49,7 @@ class Recorder:
         self.desc = desc
         self.summary: dict[str, Any] = {}
         self.artefacts: dict[str, Any] = {}
-        self._cols: dict[tuple[str, ...], tuple[list[int], list[tuple]]] = {}  # names -> (steps, rows)
+        self._cols: dict[tuple[str, ...], _Group] = {}  # names -> their buffer
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # _columns(), until the next log
         self._bar: Any = None
         self._task: Any = None
@@ -34,17 +60,44 @@ class Recorder:
     # -- logging -------------------------------------------------------------------------
     def log(self, step: int, **scalars: Any) -> None:
         """Record scalars at `step`, e.g. log(10, **{"train/loss": 0.3, "val/acc": 0.5})."""
-        # Calls with the same set of names share one row buffer: one tuple per call,
-        # converted to arrays in one go at the end (the per-call cost is two appends).
+        # Calls with the same set of names share one buffer: the step appended, the values
+        # added to one flat list, converted to arrays in one go at the end.
         keys = tuple(scalars)
         group = self._cols.get(keys)
         if group is None:
-            group = self._cols[keys] = ([], [])
-        group[0].append(step)
-        group[1].append(tuple(scalars.values()))
+            group = self._cols[keys] = _Group()
+        group.steps.append(step)
+        group.values.extend(scalars.values())
         self._arrays = None
         if self._bar is not None:
             self._bar.update(self._task, completed=min(int(step) + 1, self._total or int(step) + 1))
+
+    def log_arrays(self, steps: Any, **arrays: Any) -> None:
+        """Record many values at once: `steps` an int or n steps (1-D), each array a scalar or
+        n values (one per step), e.g. log_arrays(np.arange(100), **{"a/x": x, "a/y": y}).
+        The arrays are copied into one (n, names) float64 block: no Python object per value."""
+        if not arrays:
+            return
+        st = np.asarray(steps, dtype=np.int64)
+        if st.ndim > 1:
+            raise ValueError(f"log_arrays: steps must be an int or 1-D, got shape {st.shape}")
+        n = st.size if st.ndim else 1
+        vals = np.empty((n, len(arrays)), dtype=np.float64)  # (n, names)
+        for j, (name, v) in enumerate(arrays.items()):
+            v = np.asarray(v, dtype=np.float64)
+            if v.ndim > 1 or (v.ndim == 1 and v.size != n):
+                raise ValueError(f"log_arrays('{name}'): {n} steps but {v.size} values")
+            vals[:, j] = v
+        keys = tuple(arrays)
+        group = self._cols.get(keys)
+        if group is None:
+            group = self._cols[keys] = _Group()
+        group.flush(len(keys))  # rows logged before these arrays stay before them
+        group.chunks.append((st.reshape(n).copy(), vals))
+        self._arrays = None
+        if self._bar is not None and n:
+            last = int(st.max())
+            self._bar.update(self._task, completed=min(last + 1, self._total or last + 1))
 
     def log_many(self, name: str, steps: Any, values: Any) -> None:
         """Record a whole series at once (vectorised worlds that compute every step in arrays)."""
@@ -52,10 +105,7 @@ class Recorder:
         values = np.asarray(values, dtype=np.float64).ravel()
         if steps.shape != values.shape:
             raise ValueError(f"log_many('{name}'): {steps.size} steps but {values.size} values")
-        group = self._cols.setdefault((name,), ([], []))
-        group[0].extend(steps.tolist())
-        group[1].extend((v,) for v in values.tolist())
-        self._arrays = None
+        self.log_arrays(steps, **{name: values})
 
     def summarize(self, **values: Any) -> None:
         """Add final scalars/strings to the run's summary."""
@@ -99,18 +149,18 @@ class Recorder:
         if self._arrays is not None:
             return self._arrays
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for keys, (steps, rows) in self._cols.items():
-            st = np.asarray(steps, dtype=np.int64)
-            try:
-                vals = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(keys))  # (calls, names)
-            except (TypeError, ValueError):  # e.g. 0-d tensors: convert one by one
-                vals = np.array([[float(v) for v in r] for r in rows], dtype=np.float64).reshape(len(rows), len(keys))
-            for j, k in enumerate(keys):
-                parts.setdefault(k, []).append((st, vals[:, j]))
+        for keys, group in self._cols.items():
+            group.flush(len(keys))
+            if len(group.chunks) > 1:  # merge, so that the next read starts from one block
+                group.chunks[:] = [(np.concatenate([c[0] for c in group.chunks]),
+                                    np.concatenate([c[1] for c in group.chunks]))]  # fmt: skip
+            for st, vals in group.chunks:
+                for j, k in enumerate(keys):
+                    parts.setdefault(k, []).append((st, vals[:, j]))
         out = {}
         for k, ps in parts.items():
-            st = np.concatenate([p[0] for p in ps])
-            va = np.concatenate([p[1] for p in ps])
+            st = np.concatenate([p[0] for p in ps]) if len(ps) > 1 else ps[0][0].copy()
+            va = np.concatenate([p[1] for p in ps]) if len(ps) > 1 else ps[0][1].copy()
             if len(ps) > 1:  # interleave groups back into step order
                 order = np.argsort(st, kind="stable")
                 st, va = st[order], va[order]

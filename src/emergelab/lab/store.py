@@ -32,6 +32,7 @@ from emergelab.errors import UserError
 
 DEFAULT_STORE = "emergelab-runs"
 TRANSCRIPT = "llm_transcript"  # the artefact an LLM world's client writes (emergelab.llm.client)
+_METRICS_PARQUET = {"compression": "zstd", "use_dictionary": ["run_id", "name"]}  # values: none (2x slower)
 _CATALOG_COLS = ["run_id", "world", "preset", "seed", "config_hash", "created", "wall_s", "mtime_ns", "config", "summary"]
 
 
@@ -101,7 +102,7 @@ class Store:
         tmp.mkdir(parents=True)
         try:
             _write_json(tmp / "config.json", meta)
-            pq.write_table(recorder.to_arrow(run_id), tmp / "metrics.parquet", compression="zstd")
+            pq.write_table(recorder.to_arrow(run_id), tmp / "metrics.parquet", **_METRICS_PARQUET)
             if recorder.artefacts:
                 _write_artefacts(tmp / "artefacts", recorder.artefacts)
             _write_json(tmp / "summary.json", summary)  # last: its presence marks completion

@@ -17,7 +17,10 @@ At every hook point `name`, in this order:
      replaces x for the rest of the forward pass (clamp a pattern, ablate a head). Build it
      from x (e.g. `x * mask`) and gradients keep flowing through it.
   2. if `cache` is given, store `x.detach()` (the value actually used) under `name`.
-With neither, a hook point costs one `is None` test.
+With neither (the training default), no hook point is visited at all and attention is one
+fused `F.scaled_dot_product_attention` call. The explicit attention (scores, softmax) runs
+only where a cache is given or a hook is attached to that layer's q, k, v, scores or pattern;
+hooks elsewhere (head_out, out, the residual stream) keep the fused kernel.
 
 Hook points (B batch, T positions, D d_model, H heads, d d_head, M d_mlp, V vocab_out):
     embed                      (B, T, D)  token embedding (+ `embeds`, or `embeds` alone)
@@ -32,11 +35,13 @@ Hook points (B batch, T positions, D d_model, H heads, d d_head, M d_mlp, V voca
     blocks.{l}.mlp.pre / .post (B, T, M)     only when d_mlp > 0
     blocks.{l}.resid_post      (B, T, D)
     logits                     (B, T, V)
-`head_out` is only materialised (H times the memory of `out`) when it is hooked or cached.
+`head_out` is only materialised (H times the memory of `out`) when it is hooked or cached;
+when only cached, it is computed outside the autograd graph (`out` stays one matmul).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -120,6 +125,17 @@ def _point(x: torch.Tensor, name: str, cache: dict | None, hooks: dict | None) -
     return x
 
 
+@functools.lru_cache(maxsize=256)
+def _names(prefix: str, points: tuple[str, ...]) -> dict[str, str]:
+    """{point: f"{prefix}.{point}"}: the full hook names of a block, built once per prefix."""
+    return {p: f"{prefix}.{p}" for p in points}
+
+
+_ATTN_POINTS = ("q", "k", "v", "scores", "pattern", "head_out", "out")
+_PATTERN_POINTS = ("q", "k", "v", "scores", "pattern")  # need the explicit (non-SDPA) attention
+_BLOCK_POINTS = ("resid_pre", "resid_mid", "mlp.pre", "mlp.post", "resid_post")
+
+
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """RoPE on (B, T, H, d): rotate pairs (x[2i], x[2i+1]) by angle t * base^(-2i/d)."""
     x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, T, H, d/2) each
@@ -137,6 +153,9 @@ class Attention(nn.Module):
         self.W_qkv = _normal((D, 3 * H * d), std, gen)
         self.W_O = _normal((H * d, D), std, gen)  # rows [h*d:(h+1)*d] belong to head h
         self.register_buffer("mask", torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool)), persistent=False)
+        bias = torch.zeros(cfg.n_ctx, cfg.n_ctx).masked_fill(~self.mask, float("-inf")) if cfg.causal else \
+            torch.zeros(cfg.n_ctx, cfg.n_ctx)  # added to the scores: -inf hides the future
+        self.register_buffer("bias", bias, persistent=False)
         if cfg.positions == "rotary":
             inv = cfg.rotary_base ** (-torch.arange(0, d, 2, dtype=torch.float32) / d)  # (d/2,)
             ang = torch.arange(cfg.n_ctx, dtype=torch.float32)[:, None] * inv  # (n_ctx, d/2)
@@ -156,30 +175,33 @@ class Attention(nn.Module):
         q, k, v = (x @ self.W_qkv).view(B, T, 3, H, d).unbind(2)  # 3 x (B, T, H, d)
         if self.rotary:
             q, k = _rotate(q, self.cos[:T], self.sin[:T]), _rotate(k, self.cos[:T], self.sin[:T])
-        if cache is not None or hooks is not None:
-            q = _point(q, f"{name}.q", cache, hooks)
-            k = _point(k, f"{name}.k", cache, hooks)
-            v = _point(v, f"{name}.v", cache, hooks)
-        scores = q.transpose(1, 2) @ k.permute(0, 2, 3, 1) / math.sqrt(d)  # (B, H, T, T)
-        if self.causal:
-            scores = scores.masked_fill(~self.mask[:T, :T], float("-inf"))
-        # explicit softmax (not SDPA) so the pattern can be read and clamped
-        if cache is None and hooks is None:
-            pattern = scores.softmax(dim=-1)
-            z = pattern @ v.transpose(1, 2)  # (B, H, T, d)
+        if cache is None and hooks is None:  # the training path: fused attention, no hook points
+            z = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=self.causal)  # (B, H, T, d)
             return z.transpose(1, 2).reshape(B, T, H * d) @ self.W_O  # (B, T, D)
-        scores = _point(scores, f"{name}.scores", cache, hooks)
-        pattern = _point(scores.softmax(dim=-1), f"{name}.pattern", cache, hooks)
-        z = (pattern @ v.transpose(1, 2)).transpose(1, 2)  # (B, T, H, d)
-        want_heads = (cache is not None) or (hooks is not None and f"{name}.head_out" in hooks)
-        if want_heads:
-            # per-head writes into the residual stream: z_h @ W_O[h]
+        n = _names(name, _ATTN_POINTS)
+        if cache is not None or any(n[p] in hooks for p in _PATTERN_POINTS):
+            # explicit attention: the scores and the pattern are read, recorded or replaced
+            q, k, v = (_point(t, n[p], cache, hooks) for t, p in ((q, "q"), (k, "k"), (v, "v")))
+            # q kᵀ / sqrt(d) + (0 | -inf above the diagonal) in one batched GEMM (B*H, T, T)
+            scores = torch.baddbmm(self.bias[:T, :T].expand(B * H, T, T), q.transpose(1, 2).reshape(B * H, T, d),
+                                   k.permute(0, 2, 3, 1).reshape(B * H, d, T), alpha=1 / math.sqrt(d))
+            scores = _point(scores.view(B, H, T, T), n["scores"], cache, hooks)
+            pattern = _point(scores.softmax(dim=-1), n["pattern"], cache, hooks)
+            z = (pattern @ v.transpose(1, 2)).transpose(1, 2)  # (B, T, H, d)
+        else:  # hooks only further on (head_out, out, the residual stream): fused attention
+            z = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=self.causal).transpose(1, 2)  # (B, T, H, d)
+        if hooks is not None and n["head_out"] in hooks:
+            # per-head writes into the residual stream: z_h @ W_O[h], summed after the hook
             head_out = torch.einsum("bthd,hdD->bthD", z, self.W_O.view(H, d, D))  # (B, T, H, D)
-            head_out = _point(head_out, f"{name}.head_out", cache, hooks)
-            out = head_out.sum(dim=2)
+            out = _point(head_out, n["head_out"], cache, hooks).sum(dim=2)
         else:
             out = z.reshape(B, T, H * d) @ self.W_O  # (B, T, D)
-        return _point(out, f"{name}.out", cache, hooks)
+            if cache is not None:  # recorded only: built outside the graph, sums to `out`
+                with torch.no_grad():
+                    cache[n["head_out"]] = torch.einsum("bthd,hdD->bthD", z.detach(), self.W_O.detach().view(H, d, D))
+        return _point(out, n["out"], cache, hooks)
 
 
 class Block(nn.Module):
@@ -196,26 +218,21 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(D) if cfg.layernorm else nn.Identity()
 
     def forward(self, x: torch.Tensor, cache: dict | None, hooks: dict | None, name: str) -> torch.Tensor:
-        hp = cache is not None or hooks is not None
-        if hp:
-            x = _point(x, f"{name}.resid_pre", cache, hooks)
+        if cache is None and hooks is None:  # the training path: no hook points at all
+            x = x + self.attn(self.ln1(x), None, None, name)  # (B, T, D)
+            if self.has_mlp:
+                x = x + self.act(self.ln2(x) @ self.W_in + self.b_in) @ self.W_out + self.b_out
+            return x
+        n = _names(name, _BLOCK_POINTS)
+        x = _point(x, n["resid_pre"], cache, hooks)
         x = x + self.attn(self.ln1(x), cache, hooks, f"{name}.attn")  # (B, T, D)
+        # attention-only: resid_mid is the same tensor as resid_post, kept for uniform names
+        x = _point(x, n["resid_mid"], cache, hooks)
         if self.has_mlp:
-            if hp:
-                x = _point(x, f"{name}.resid_mid", cache, hooks)
-            pre = self.ln2(x) @ self.W_in + self.b_in  # (B, T, M)
-            if hp:
-                pre = _point(pre, f"{name}.mlp.pre", cache, hooks)
-                post = _point(self.act(pre), f"{name}.mlp.post", cache, hooks)  # (B, T, M) "neurons"
-            else:
-                post = self.act(pre)
+            pre = _point(self.ln2(x) @ self.W_in + self.b_in, n["mlp.pre"], cache, hooks)  # (B, T, M)
+            post = _point(self.act(pre), n["mlp.post"], cache, hooks)  # (B, T, M) "neurons"
             x = x + post @ self.W_out + self.b_out
-        elif hp:
-            # attention-only: resid_mid is the same tensor as resid_post, kept for uniform names
-            x = _point(x, f"{name}.resid_mid", cache, hooks)
-        if hp:
-            x = _point(x, f"{name}.resid_post", cache, hooks)
-        return x
+        return _point(x, n["resid_post"], cache, hooks)
 
 
 class Transformer(nn.Module):
@@ -227,6 +244,7 @@ class Transformer(nn.Module):
         self.W_E = _normal((cfg.vocab, D), std, generator)  # (V, D): row t embeds token t
         self.W_pos = _normal((cfg.n_ctx, D), std, generator) if cfg.positions == "learned" else None  # (T, D)
         self.blocks = nn.ModuleList(Block(cfg, generator, std) for _ in range(cfg.n_layers))
+        self._block_names = tuple(f"blocks.{i}" for i in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(D) if cfg.layernorm else nn.Identity()
         self.W_U = _normal((D, cfg.vocab_out), std, generator)  # (D, V_out)
 
@@ -260,7 +278,7 @@ class Transformer(nn.Module):
             if hp:
                 pos = _point(pos.expand_as(x), "pos_embed", cache, hooks)
             x = x + pos
-        for i, block in enumerate(self.blocks):
-            x = block(x, cache, hooks, f"blocks.{i}")
+        for name, block in zip(self._block_names, self.blocks):
+            x = block(x, cache, hooks, name)
         logits = self.ln_f(x) @ self.W_U  # (B, T, V_out)
         return _point(logits, "logits", cache, hooks) if hp else logits

@@ -105,7 +105,8 @@ def _group(spec: str):
 
 # -- model ---------------------------------------------------------------------------------
 def _build(cfg: GrokkingConfig, N: int, gen, device):
-    """(params, forward, embedding): forward(a, b) -> (logits (n, N), hidden F (n, K) | None)."""
+    """(params, inputs, forward, embedding): inputs(a, b) -> the model's input for pairs (a, b),
+    built once per data split; forward(inputs) -> (logits (n, N), hidden F (n, K) | None)."""
     import torch
 
     if cfg.model == "li2":
@@ -119,14 +120,17 @@ def _build(cfg: GrokkingConfig, N: int, gen, device):
         V = uniform(K, N, K)  # (K, N)
         act = {"square": torch.square, "relu": torch.relu, "silu": torch.nn.functional.silu}[cfg.activation]
 
-        def forward(a, b):
-            # [onehot(a); onehot(b)] @ W is the sum of two rows of W: embedding_bag does that
-            # without the (n, 2N) matrix, and its backward is ~1.5x faster than W[a] + W[N + b]
-            h = torch.nn.functional.embedding_bag(torch.stack([a, N + b], dim=1), W, mode="sum")  # (n, K)
+        def inputs(a, b):  # (n, 2): the rows of W that [onehot(a); onehot(b)] @ W adds up
+            return torch.stack([a, N + b], dim=1)
+
+        def forward(idx):
+            # embedding_bag sums the two rows without the (n, 2N) one-hot matrix, and its
+            # backward is ~1.5x faster than W[a] + W[N + b]
+            h = torch.nn.functional.embedding_bag(idx, W, mode="sum")  # (n, K)
             F = act(h)  # (n, K)
             return F @ V, F  # (n, N), (n, K)
 
-        return [W, V], forward, lambda: torch.cat([W[:N], W[N:]], dim=1)  # (N, 2K)
+        return [W, V], inputs, forward, lambda: torch.cat([W[:N], W[N:]], dim=1)  # (N, 2K)
 
     from emergelab.nn.transformer import Transformer, TransformerConfig
 
@@ -135,11 +139,13 @@ def _build(cfg: GrokkingConfig, N: int, gen, device):
     net = Transformer(tcfg, generator=gen).to(device)
     eq = torch.full((1,), N, dtype=torch.long, device=device)  # the "=" token
 
-    def forward(a, b):
-        tokens = torch.stack([a, b, eq.expand_as(a)], dim=1)  # (n, 3)
+    def inputs(a, b):  # (n, 3) tokens a, b, "="
+        return torch.stack([a, b, eq.expand_as(a)], dim=1)
+
+    def forward(tokens):
         return net(tokens)[:, -1], None  # logits at "=" only: (n, N)
 
-    return list(net.parameters()), forward, lambda: net.W_E[:N]  # (N, d_model)
+    return list(net.parameters()), inputs, forward, lambda: net.W_E[:N]  # (N, d_model)
 
 
 def _loss_fn(kind: str, N: int):
@@ -231,9 +237,10 @@ def run(cfg: GrokkingConfig, rec) -> None:
     perm = torch.randperm(N * N, generator=gen).to(device)
     n_tr = round(cfg.train_fraction * N * N)
     tr, va = perm[:n_tr], perm[n_tr:]
-    a_tr, b_tr, y_tr, a_va, b_va, y_va = a_all[tr], b_all[tr], table[tr], a_all[va], b_all[va], table[va]
+    y_tr, y_va = table[tr], table[va]
 
-    params, forward, embedding = _build(cfg, N, gen, device)
+    params, inputs, forward, embedding = _build(cfg, N, gen, device)
+    x_tr, x_va, x_all = inputs(a_all[tr], b_all[tr]), inputs(a_all[va], b_all[va]), inputs(a_all, b_all)
     loss_fn = _loss_fn(cfg.loss, N)
     Opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
     opt = Opt(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas))
@@ -243,25 +250,26 @@ def run(cfg: GrokkingConfig, rec) -> None:
     rec.set_total(E)
     key = None  # key Fourier frequencies at the last diagnostic (cyclic groups)
     for epoch in range(E + 1):
-        logits, F = forward(a_tr, b_tr)  # (n_tr, N), (n_tr, K) | None
+        logits, F = forward(x_tr)  # (n_tr, N), (n_tr, K) | None
         loss = loss_fn(logits, y_tr)
         last = epoch == E
         diag = cfg.diag_every > 0 and (epoch % cfg.diag_every == 0 or last)
         if epoch % cfg.log_every == 0 or last or diag:  # a diagnostic step is a log step too
-            with torch.no_grad():
-                lv = forward(a_va, b_va)[0]
+            with torch.inference_mode():
+                lv = forward(x_va)[0]
+                # max(1).indices: argmax's result (first maximum), at half its CPU cost
                 vals = {
                     "train/loss": loss.detach(),
-                    "train/acc": (logits.argmax(1) == y_tr).float().mean(),
+                    "train/acc": (logits.detach().max(1).indices == y_tr).float().mean(),
                     "val/loss": loss_fn(lv, y_va),
-                    "val/acc": (lv.argmax(1) == y_va).float().mean(),
+                    "val/acc": (lv.max(1).indices == y_va).float().mean(),
                     "weight/norm": torch.sqrt(sum(p.detach().square().sum() for p in params)),
                 }
                 if diag:
                     if F is not None:
                         vals.update(_li2_diagnostics(F, params[1], y_tr, N))
                     if group.is_cyclic:
-                        logits_all = forward(a_all, b_all)[0]  # (N*N, N)
+                        logits_all = forward(x_all)[0]  # (N*N, N)
                         fm, key = _fourier_measures(logits_all, embedding(), table, tr, loss_fn, cfg.key_freqs)
                         vals.update(fm)
                 # one host sync per log step: stack on device, copy once

@@ -252,20 +252,22 @@ def run(cfg: IclBurstyConfig, rec) -> None:
             y = b.y.to(device)
             loss = F.cross_entropy(logits, y)
         if step % cfg.log_every == 0 or step == cfg.steps:
-            vals: dict[str, Any] = {}
-            if step < cfg.steps:
-                vals["train/loss"] = float(loss.detach())
-                vals["train/acc"] = float((logits.detach().argmax(1) == y).float().mean())
-            with torch.no_grad():
+            vals: dict[str, Any] = {}  # tensors first, then one device -> host copy for all
+            with torch.inference_mode():
+                if step < cfg.steps:
+                    vals["train/loss"] = loss.detach()
+                    vals["train/acc"] = (logits.detach().argmax(1) == y).float().mean()
                 for k, name in (("icl", "icl/acc"), ("iw", "iw/acc"), ("flip", "icl_flip/acc")):
                     cache = {} if (k == "icl" and cfg.model == "transformer") else None
                     e = evals[k]
-                    vals[name] = float((forward(e.x, e.labels, cache).argmax(1) == e.y).float().mean())
+                    vals[name] = (forward(e.x, e.labels, cache).argmax(1) == e.y).float().mean()
                     if cache:
                         for layer in range(cfg.n_layers):
                             pat = cache[f"blocks.{layer}.attn.pattern"]  # (n, H, T, T)
                             s = induction_strength(pat, correct_pos, wrong_pos, 2 * N).max()
-                            vals[f"probe/induction_l{layer}"] = float(s)
+                            vals[f"probe/induction_l{layer}"] = s
+                # float64 on the way: each float32 value arrives exactly as float(t) gives it
+                vals = dict(zip(vals, torch.stack([v.double() for v in vals.values()]).tolist()))
             rec.log(step, **vals)
         if step == cfg.steps:
             break

@@ -256,6 +256,22 @@ def _clamp(pattern, prev: list[int], ind: list[int], tokens):
     return pattern
 
 
+def _to_host(tensors: dict) -> dict:
+    """{name: tensor of 0, 1 or 2 dims} -> {name: float, list or list of rows} through one
+    device -> host copy (a sync per metric costs a GPU round trip each). float64 on the way:
+    every float32 value arrives exactly as float(t) would give it."""
+    import torch
+
+    flat = torch.cat([t.detach().double().reshape(-1) for t in tensors.values()]).tolist()
+    out, i = {}, 0
+    for name, t in tensors.items():
+        n, w = t.numel(), (t.shape[-1] if t.dim() else 1)
+        out[name] = flat[i] if t.dim() == 0 else flat[i:i + n] if t.dim() == 1 else \
+            [flat[j:j + w] for j in range(i, i + n, w)]
+        i += n
+    return out
+
+
 # -- run -----------------------------------------------------------------------------------
 def run(cfg: InductionHeadsConfig, rec) -> None:
     import torch
@@ -291,20 +307,21 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
             logits = net(x, hooks=hooks)  # (B, T, V)
             loss = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.vocab), x[:, 1:].reshape(-1))
         if step % cfg.log_every == 0 or step == cfg.steps:
-            with torch.no_grad():
+            with torch.inference_mode():
                 tokens_ref[0] = ev
                 cache: dict = {}
                 logits = net(ev, cache=cache, hooks=hooks)  # (Be, T, V)
                 lpp = loss_per_position(logits[:, :-1], ev[:, 1:])  # (Be, T-1)
                 pats = [cache[f"blocks.{l}.attn.pattern"] for l in range(L)]  # L x (Be, H, T, T)
-                pm = torch.stack([prefix_matching_score(p, ev) for p in pats])  # (L, H)
-                pml = torch.stack([prefix_matching_score(p, ev, which="last") for p in pats])  # (L, H)
-                pt = torch.stack([previous_token_score(p) for p in pats])  # (L, H)
+                probes = {"pm": torch.stack([prefix_matching_score(p, ev) for p in pats]),  # (L, H) each
+                          "pml": torch.stack([prefix_matching_score(p, ev, which="last") for p in pats]),
+                          "pt": torch.stack([previous_token_score(p) for p in pats])}
                 tokens_ref[0] = nv
                 cache = {}
                 net(nv, cache=cache, hooks=hooks)  # (Be, T, V) logits unused: only the patterns are read
-                npm = torch.stack([novel_period_score(cache[f"blocks.{l}.attn.pattern"], nv, period)
-                                   for l in range(L)])  # (L, H)
+                probes["npm"] = torch.stack([novel_period_score(cache[f"blocks.{l}.attn.pattern"], nv, period)
+                                             for l in range(L)])  # fmt: skip
+                scalars = {"eval/loss": lpp.mean()}
                 if fs is not None:
                     ftok, q, cor, wr, scored = fs
                     tokens_ref[0] = ftok
@@ -312,29 +329,31 @@ def run(cfg: InductionHeadsConfig, rec) -> None:
                     flog = net(ftok, cache=cache, hooks=hooks)[:, :-1]  # (Bf, T-1, V)
                     hit = (flog.argmax(-1) == ftok[:, 1:])[scored]  # (n_scored,)
                     floss = loss_per_position(flog, ftok[:, 1:])[scored]  # (n_scored,)
-                    ist = torch.stack([induction_strength(cache[f"blocks.{l}.attn.pattern"], cor, wr, q)
-                                       for l in range(L)])  # (L, H)
-            vals: dict[str, Any] = {"eval/loss": float(lpp.mean()), "icl/score": icl_score(lpp)}
+                    scalars["fewshot/acc"], scalars["fewshot/loss"] = hit.float().mean(), floss.mean()
+                    probes["ist"] = torch.stack([induction_strength(cache[f"blocks.{l}.attn.pattern"], cor, wr, q)
+                                                 for l in range(L)])  # fmt: skip
+                if step < cfg.steps:
+                    scalars["train/loss"] = loss.detach()
+                host = _to_host({**scalars, **probes, **{f"{k}_max": v.amax(1) for k, v in probes.items()}})
+            vals: dict[str, Any] = {"eval/loss": host["eval/loss"], "icl/score": icl_score(lpp)}
             if fs is not None:
-                vals["fewshot/acc"], vals["fewshot/loss"] = float(hit.float().mean()), float(floss.mean())
+                vals["fewshot/acc"], vals["fewshot/loss"] = host["fewshot/acc"], host["fewshot/loss"]
             if step < cfg.steps:
-                vals["train/loss"] = float(loss.detach())
+                vals["train/loss"] = host["train/loss"]
             for l in range(L):
-                vals[f"probe/prefix_match_max_l{l}"] = float(pm[l].max())
-                vals[f"probe/prefix_match_last_max_l{l}"] = float(pml[l].max())
-                vals[f"probe/novel_period_max_l{l}"] = float(npm[l].max())
-                vals[f"probe/prev_token_max_l{l}"] = float(pt[l].max())
+                for key, name in (("pm", "prefix_match"), ("pml", "prefix_match_last"),
+                                  ("npm", "novel_period"), ("pt", "prev_token")):
+                    vals[f"probe/{name}_max_l{l}"] = host[f"{key}_max"][l]
                 if cfg.per_head_probes:
                     for h in range(H):
-                        vals[f"probe/prefix_match_l{l}h{h}"] = float(pm[l, h])
-                        vals[f"probe/prefix_match_last_l{l}h{h}"] = float(pml[l, h])
-                        vals[f"probe/novel_period_l{l}h{h}"] = float(npm[l, h])
-                        vals[f"probe/prev_token_l{l}h{h}"] = float(pt[l, h])
+                        for key, name in (("pm", "prefix_match"), ("pml", "prefix_match_last"),
+                                          ("npm", "novel_period"), ("pt", "prev_token")):
+                            vals[f"probe/{name}_l{l}h{h}"] = host[key][l][h]
                 if fs is not None:
-                    vals[f"probe/induction_strength_max_l{l}"] = float(ist[l].max())
+                    vals[f"probe/induction_strength_max_l{l}"] = host["ist_max"][l]
                     if cfg.per_head_probes:
                         for h in range(H):
-                            vals[f"probe/induction_strength_l{l}h{h}"] = float(ist[l, h])
+                            vals[f"probe/induction_strength_l{l}h{h}"] = host["ist"][l][h]
             rec.log(step, **vals)
         if step == cfg.steps:
             break

@@ -144,11 +144,10 @@ def run(cfg: PhaseChangeToyConfig, rec) -> None:
         x = x - cfg.lr * g_free * (x * others_n2 - target * others_u)
 
     d3 = float(cfg.d) ** 3
-    rec.log_many("train/loss", logged, rel / (2.0 * d3))  # ‖T*‖² = 1, so L = rel_loss / (2 d³)
-    rec.log_many("train/rel_loss", logged, rel)
+    series = {"train/loss": rel / (2.0 * d3), "train/rel_loss": rel}  # ‖T*‖² = 1, so L = rel_loss / (2 d³)
     for k, f in enumerate(FACTORS):
-        rec.log_many(f"progress/{f}", logged, prog[:, k])
-        rec.log_many(f"norm/{f}", logged, norm[:, k])
+        series[f"progress/{f}"], series[f"norm/{f}"] = prog[:, k], norm[:, k]
+    rec.log_arrays(logged, **series)  # every series in one block, no Python float per value
     rec.summarize(**summarize(rec.wide()), steps=cfg.steps, clamp=",".join(cfg.clamp) or "none",
                   final_loss=float(rel[-1] / (2.0 * d3)), final_rel_loss=float(rel[-1]),
                   **{f"final_progress_{f}": float(prog[-1, k]) for k, f in enumerate(FACTORS)})
