@@ -20,6 +20,17 @@ from emergelab.lab.config import make_config, suggest
 from emergelab.errors import UserError
 
 
+def lazy(module: str, name: str) -> Callable:
+    """`module.name`, imported on the first call: a world's heavy helpers (pandas, matplotlib
+    for a sweep section) must not load when `emergelab worlds` lists the worlds."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
 @dataclass(frozen=True)
 class World:
     name: str

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from emergelab.lab.config import check_device, param
-from emergelab.lab.registry import World, register
+from emergelab.lab.registry import World, lazy, register
 
 CONCEPTS = ("colour", "size")
 
@@ -160,13 +160,6 @@ def summary(cfg: ConceptSpaceConfig, steps, curves: dict[str, np.ndarray]) -> di
     return out
 
 
-def _sweep_section(store, runs, grid):
-    # imported on use: the section needs pandas and matplotlib, listing worlds must stay instant
-    from emergelab.worlds._concept_sweep import sweep_section
-
-    return sweep_section(store, runs, grid)
-
-
 _QUICK = {"steps": 1500, "log_every": 25}
 
 register(World(
@@ -186,7 +179,8 @@ register(World(
                  "n_eval": 32, "sample_steps": 4, "lr": 3e-3},
     },
     watch=("heldout/acc", "over/acc"),
-    sweep_section=_sweep_section,  # learning steps against concept signal
+    # learning steps against concept signal
+    sweep_section=lazy("emergelab.worlds._concept_sweep", "sweep_section"),
     look_for="concept/p_*_11 (the held-out class's trajectory in concept space) first drifts away from "
              "11 (toward the average training sample), then turns to it (summary: turn_step); the stronger "
              "concept is learned first (learn_step_colour < learn_step_size with colour_sep > size_sep; "

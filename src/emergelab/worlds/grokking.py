@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from emergelab.lab.config import check_device, param
-from emergelab.lab.registry import World, register
+from emergelab.lab.registry import World, lazy, register
 from emergelab.worlds._groups import SPEC_HELP, parse_group
 
 
@@ -313,13 +313,6 @@ def summarize(curves) -> dict[str, Any]:
     return out
 
 
-def _sweep_section(store, runs, grid):
-    # imported on use: the section needs pandas and matplotlib, listing worlds must stay instant
-    from emergelab.worlds._grokking_scaling import sweep_section
-
-    return sweep_section(store, runs, grid)
-
-
 register(World(
     name="grokking",
     paper="Y. Tian (2025), Provable Scaling Laws of Feature Emergence from Learning Dynamics of "
@@ -345,7 +338,8 @@ register(World(
     watch=("val/acc", "train/acc", "val/loss"),
     ews=(("val/loss", "val/acc"),),  # did val/loss slow down (rising var/AC1) before grokking?
     summarize=summarize,
-    sweep_section=_sweep_section,  # critical train fraction per group order, M log M fit
+    # critical train fraction per group order, M log M fit
+    sweep_section=lazy("emergelab.worlds._grokking_scaling", "sweep_section"),
     look_for="train/acc reaches 1 early while val/acc sits near chance; much later val/acc jumps to ~1 "
              "(grokking_delay in the summary). li2/* diagnostics trace Li_2's lazy -> independent -> "
              "interactive stages; fourier/restricted_loss falls before val/acc jumps; weight_decay=0 never groks.",

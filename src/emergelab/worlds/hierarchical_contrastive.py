@@ -57,7 +57,7 @@ from typing import Literal
 import numpy as np
 
 from emergelab.lab.config import check_device, param
-from emergelab.lab.registry import World, register
+from emergelab.lab.registry import World, lazy, register
 
 
 @dataclass(frozen=True)
@@ -214,13 +214,6 @@ def _train(cfg: HierarchicalContrastiveConfig, rec) -> None:
                   data_per_species=cfg.data / tax.n_species, label_mode=cfg.label_mode, device=str(device))
 
 
-def _sweep_section(store, runs, grid):
-    # imported on use: the section needs pandas and matplotlib, listing worlds must stay instant
-    from emergelab.worlds._hier_sweep import sweep_section
-
-    return sweep_section(store, runs, grid)
-
-
 _QUICK = {"steps": 1500, "data": 8192}
 
 register(World(
@@ -243,7 +236,8 @@ register(World(
                  "log_every": 5},
     },
     watch=("species/acc",),
-    sweep_section=_sweep_section,  # the geometry against data size, hierarchical vs flat
+    # the geometry against data size, hierarchical vs flat
+    sweep_section=lazy("emergelab.worlds._hier_sweep", "sweep_section"),
     look_for="orth/angle_deg (variant vs species subspace; 90 = orthogonal; summary random_angle_deg and "
              "input_orth_angle_deg for reference) and orth/overlap; trait/r2 (held-out species, against "
              "latent_trait_r2, the ceiling); variant/fdr and variant/probe_acc (life stages kept apart?); "
