@@ -59,7 +59,9 @@ def test_sweep_section_tabulates_geometry_against_data():
     import pandas as pd
 
     from emergelab.worlds._hier_sweep import data_table
-    from emergelab.worlds.hierarchical_contrastive import _sweep_section
+    from emergelab.lab.registry import get_world
+
+    _sweep_section = get_world("hierarchical_contrastive").sweep_section  # the registered (lazy) hook
 
     rows = []
     for mode in ("hierarchical", "flat"):
