@@ -24,7 +24,9 @@ def _names():
     for r in REGIMES:
         out |= {f"intent/acc_{r}", f"intent/tokens_{r}"}
         for tail in ("", "_answer"):
-            out |= {f"intent/{m}_{r}{tail}" for m in ("entropy", "entropy_sd", "dim_eff", "pr", "recov")}
+            out |= {f"intent/{m}_{r}{tail}" for m in ("entropy", "entropy_sd", "dim_eff", "pr", "recov",
+                                                       "recov_gain")}  # fmt: skip
+        out.add(f"intent/recov_question_{r}")  # the question-only control: one per regime
     return out
 
 
@@ -36,6 +38,9 @@ def test_tiny_logs_both_regimes_side_by_side():
     assert steps.tolist() == list(range(0, cfg.steps + 1, cfg.log_every))
     tab = rec.artefacts["regimes"]
     assert list(zip(tab.regime, tab.position)) == [(r, p) for r in REGIMES for p in ("reply", "answer")]
+    assert "babble" not in set(tab.regime)  # the babble control is for language models only
+    ok = tab.recov.notna() & tab.recov_question.notna()
+    assert np.allclose(tab.recov_gain[ok], (tab.recov - tab.recov_question)[ok])
     v = tab.set_index(["regime", "position"])
     # in direct the answer follows the prompt at once: both positions are the same state
     assert v.loc[("direct", "reply"), "entropy"] == v.loc[("direct", "answer"), "entropy"]
@@ -124,8 +129,9 @@ def test_checkpoint_folder_runs_end_to_end(tmp_path, one_thread):
     rec = run_world("intention", "quick", model="checkpoint", checkpoint=str(tmp_path), n_problems=6,
                     direct_tokens=3, step_tokens=4, folds=2)  # fmt: skip
     tab = rec.artefacts["regimes"]
-    assert len(tab) == 4 and np.isfinite(tab.entropy).all() and (tab.entropy <= math.log2(100) + 1e-6).all()
-    assert str(tmp_path) in rec.summary["model"] and len(rec.artefacts["items"]) == 12
+    assert len(tab) == 6 and np.isfinite(tab.entropy).all() and (tab.entropy <= math.log2(100) + 1e-6).all()
+    assert list(dict.fromkeys(tab.regime)) == ["direct", "step", "babble"]
+    assert str(tmp_path) in rec.summary["model"] and len(rec.artefacts["items"]) == 18
 
 
 @needs_local
@@ -143,5 +149,5 @@ def test_smollm2_end_to_end_few_prompts(one_thread):
     assert np.allclose(alone[0], hidden[0], atol=1e-3)  # a row's state does not depend on its batch mates
     rec = run_world("intention", "quick", n_problems=4, direct_tokens=4, step_tokens=12, folds=2)
     tab = rec.artefacts["regimes"]
-    assert len(tab) == 4 and ((tab.entropy >= 0) & (tab.entropy <= math.log2(100) + 1e-6)).all()
+    assert len(tab) == 6 and ((tab.entropy >= 0) & (tab.entropy <= math.log2(100) + 1e-6)).all()
     assert rec.summary["model"] == "SmolLM2-135M-Instruct" and 0 <= rec.summary["acc_step"] <= 1

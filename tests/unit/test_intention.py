@@ -210,3 +210,59 @@ def test_checkpoint_that_is_not_a_model(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
     with pytest.raises(UserError, match="not a causal LM transformers can load"):
         load_checkpoint(tmp_path)
+
+
+# -- the question-only baseline ----------------------------------------------------------------
+def test_char_counts_and_gain():
+    x = I.char_counts(["ab a", "b"])
+    assert x.tolist() == [[1, 2, 1], [0, 0, 1]]  # ' ', 'a', 'b'
+    assert I.char_counts(["xyz"], alphabet="zq").tolist() == [[1, 0]]
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((200, 3))
+    y = q[:, 0] > 0  # decided by the question
+    states = np.concatenate([q, rng.standard_normal((200, 20))], 1)  # a state that encodes the question
+    g = I.recoverability_gain(states, q, y, seed=0)
+    assert g["recov"] > 0.9 and g["recov_question"] > 0.95 and abs(g["recov_gain"]) < 0.08
+    assert g["recov_gain"] == g["recov"] - g["recov_question"]
+
+
+def _own_questions(n_items=400, digits=3, seed=0):
+    from emergelab.worlds import _intention_own as O
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 10**digits, n_items), rng.integers(0, 10**digits, n_items)
+    return a, b, O.question_features(a, b, digits)
+
+
+def _llm_questions(n_items=400, seed=0):
+    from emergelab.worlds import _intention_llm as L
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(1, 21, n_items), rng.integers(1, 10, n_items)
+    q = L.texts(rng, a, b, "mix")
+    return a, b, q, L.question_features(q, a, b)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_question_baseline_is_chance_when_correctness_ignores_the_question(seed):
+    *_, fo = _own_questions(seed=seed)
+    *_, fl = _llm_questions(seed=seed)
+    y = np.random.default_rng(seed + 10).random(400) < 0.4  # right or wrong at random
+    assert abs(I.recoverability(fo, y, seed=seed) - 0.5) < 0.1
+    assert abs(I.recoverability(fl, y, seed=seed) - 0.5) < 0.1
+
+
+def test_question_baseline_reads_a_question_feature():
+    from emergelab.worlds import _intention_own as O
+
+    a, b, fo = _own_questions()
+    # the own model's questions: wrong exactly when the sum needs two carries or more
+    carries = ((a % 10 + b % 10) >= 10).astype(int)
+    assert fo[:, 9].tolist() == carries.tolist()  # the units column's carry
+    two = fo[:, 12] >= 2  # the number of carries
+    assert I.recoverability(fo, ~two, seed=0) > 0.97
+    assert O.question_features(np.array([999]), np.array([1]), 3)[0, 12:14].tolist() == [3, 3]
+    a, b, q, fl = _llm_questions()
+    word = np.array([not s.startswith("What is") for s in q])
+    assert I.recoverability(fl, word, seed=0) > 0.97  # right exactly on word problems
+    assert I.recoverability(fl, a + b < 10, seed=0) > 0.97  # right exactly on small sums

@@ -14,6 +14,11 @@ model-agnostic metrics over I (SCIENCE A9):
 - recoverability Recov: AUROC of an L2-regularised logistic probe that predicts eventual
   correctness from the states, out of fold (stratified k-fold, seeded); 0.5 = nothing
   recoverable. The paper: CoT 0.65, direct answers ~chance.
+- its control, question-only recoverability: the same probe (same folds, same seed) on
+  features of the question alone (operands, kind, a bag of characters: `char_counts`),
+  which carry no model state. Correctness often depends on the question (small sums are
+  easy), and a state that encodes the question inherits that; Recov - Recov_question is what
+  the state adds beyond the question (`recoverability_gain`).
 
 Pure functions over numpy arrays (torch tensors are accepted and converted): they serve any
 causal LM's states, the lab's own models or a user's saved activations.
@@ -136,6 +141,28 @@ def recoverability(states: Any, labels: Any, folds: int = FOLDS, C: float = 1.0,
         probe.fit(x[train], y[train])
         scores[test] = probe.predict_proba(x[test])[:, 1]
     return float(roc_auc_score(y, scores))
+
+
+def char_counts(texts: list[str], alphabet: str | None = None) -> np.ndarray:
+    """Bag of characters: (N, A) counts of each character of `alphabet` in each text (default
+    alphabet: every character that occurs in `texts`, sorted)."""
+    chars = sorted(set("".join(texts))) if alphabet is None else list(alphabet)
+    col = {c: j for j, c in enumerate(chars)}
+    out = np.zeros((len(texts), len(chars)))
+    for i, t in enumerate(texts):
+        for c in t:
+            if c in col:
+                out[i, col[c]] += 1
+    return out
+
+
+def recoverability_gain(states: Any, question: Any, labels: Any, folds: int = FOLDS, C: float = 1.0,
+                        seed: int = 0) -> dict[str, float]:
+    """Recov from the states (N, D) against the same probe (same folds and seed) on question-only
+    features (N, F): {recov, recov_question, recov_gain = recov - recov_question}."""
+    r = recoverability(states, labels, folds, C, seed)
+    q = recoverability(question, labels, folds, C, seed)
+    return {"recov": r, "recov_question": q, "recov_gain": r - q}
 
 
 def intention_metrics(states: Any, logits: Any, correct: Any, top_k: int = TOP_K,

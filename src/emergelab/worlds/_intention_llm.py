@@ -3,7 +3,9 @@ answers parsed from replies, and the states read before the reply and before the
 
 Both regimes show the same two solved examples (one sum, one word problem) as earlier chat
 turns, so a small instruct model sees the reply format it must follow: in `direct` the bare
-number, in `step` a short working-out ending with "Answer: N". Greedy decoding throughout.
+number, in `step` a short working-out ending with "Answer: N", in `babble` (the control)
+unrelated filler with no numbers, then "Answer: N", on the same token budget as `step`.
+Greedy decoding throughout.
 
 Positions read (llm/states.py), the state whose logits give the next token:
   reply   the end of the templated prompt: before the model writes anything (the paper's
@@ -21,19 +23,26 @@ import numpy as np
 from emergelab.llm.types import Request
 
 SYSTEM = {"direct": "Answer with the number only.",
-          "step": "Think step by step, then give the answer on the last line as 'Answer: N'."}  # fmt: skip
+          "step": "Think step by step, then give the answer on the last line as 'Answer: N'.",
+          "babble": "First write a sentence about something unrelated, such as the weather or animals, "
+                    "with no numbers; then give the answer on the last line as 'Answer: N'."}  # fmt: skip
 SHOTS = {
     "direct": [("What is 2 + 3?", "5"),
                ("Ann has 14 stamps and gets 5 more. How many stamps does Ann have now?", "19")],
     "step": [("What is 2 + 3?", "Start at 2 and add 3: 2 + 3 = 5.\nAnswer: 5"),
              ("Ann has 14 stamps and gets 5 more. How many stamps does Ann have now?",
               "Ann starts with 14 stamps and gets 5 more, so 14 + 5 = 19.\nAnswer: 19")],
+    "babble": [("What is 2 + 3?",
+                "The sky is grey today and the birds are singing in the old oak tree.\nAnswer: 5"),
+               ("Ann has 14 stamps and gets 5 more. How many stamps does Ann have now?",
+                "Cats like to sleep in the sun, while dogs would rather run in the park.\nAnswer: 19")],
 }  # fmt: skip
 NAMES = ("Tom", "Mia", "Leo", "Sara", "Ravi", "Lena", "Omar", "Yuki")
 THINGS = ("apples", "marbles", "books", "coins", "shells", "pencils", "cards", "eggs")
 WORD = ("{n} has {a} {t} and gets {b} more. How many {t} does {n} have now?",
         "There are {a} {t} in a box. {n} puts in {b} more. How many {t} are in the box now?",
         "{n} found {a} {t} on Monday and {b} {t} on Tuesday. How many {t} did {n} find in all?")  # fmt: skip
+KINDS = ("What is", "and gets", "in a box", "on Monday")  # a phrase only the bare sum / that template has
 # the number that answers: after 'Answer:', else after 'answer is', else after the last '=',
 # else the last number in the reply
 _PATTERNS = (r"answer:\s*(-?\d+)", r"answer is\s*(-?\d+)", r"=\s*(-?\d+)", r"(-?\d+)")
@@ -50,6 +59,19 @@ def texts(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, task: str) -> 
         else:
             out.append(f"What is {x} + {y}?")
     return out
+
+
+def question_features(questions: list[str], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Question-only features for the recoverability baseline, no model state: (N, F) = a, b,
+    a + b, a two-digit sum, a carry out of the units, the kind one-hot (bare sum or one of the
+    word templates), and the bag of characters of the question (the rest of the prompt is the
+    same for every problem)."""
+    from emergelab.measures.intention import char_counts
+
+    s = a + b
+    kind = np.array([[m in q for m in KINDS] for q in questions], float)  # (N, 4)
+    base = np.stack([a, b, s, s >= 10, a % 10 + b % 10 >= 10], 1).astype(float)  # (N, 5)
+    return np.concatenate([base, kind, char_counts(questions)], 1)
 
 
 def request(question: str, regime: str, max_tokens: int) -> Request:

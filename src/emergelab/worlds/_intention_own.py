@@ -73,6 +73,27 @@ def encode(a: np.ndarray, b: np.ndarray, n: int, regime: str) -> np.ndarray:
     return seq
 
 
+def question_features(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Question-only features for the recoverability baseline, no model state: (N, F) = the
+    operands' digits, a, b and a + b scaled to [0, 1), the carry out of each column, the number
+    of carries, the longest run of carries, and the bag of characters of the prompt (counts of
+    each digit 0-9; '+', '=' and the format token are the same for every problem)."""
+    da, db = _digits(a, n)[:, ::-1], _digits(b, n)[:, ::-1]  # least significant first
+    carries, carry = [], np.zeros(len(a), np.int64)
+    for i in range(n):
+        carry = (da[:, i] + db[:, i] + carry) // 10
+        carries.append(carry)
+    c = np.stack(carries, 1)  # (N, n) carry out of each column
+    run, longest = np.zeros(len(a)), np.zeros(len(a))
+    for i in range(n):
+        run = (run + 1) * c[:, i]
+        longest = np.maximum(longest, run)
+    scale = float(10**n)
+    bag = np.stack([(da == k).sum(1) + (db == k).sum(1) for k in range(10)], 1)  # (N, 10)
+    return np.concatenate([da, db, np.stack([a / scale, b / scale, (a + b) / (10 * scale)], 1), c,
+                           c.sum(1, keepdims=True), longest[:, None], bag], 1).astype(float)  # fmt: skip
+
+
 def build(cfg, gen):
     from emergelab.nn.transformer import Transformer, TransformerConfig
 

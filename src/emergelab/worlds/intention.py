@@ -14,19 +14,24 @@ Effect here: the same metrics, two regimes side by side, on generated addition p
 same seeded generator for both kinds of model):
 - model=local: the offline SmolLM2-135M-Instruct (emergelab.llm; states through
   llm/states.py); sums and word problems, two solved examples in the prompt; `direct` asks for
-  the number only, `step` for a short working-out ending in "Answer: N" (_intention_llm.py).
+  the number only, `step` for a short working-out ending in "Answer: N" (_intention_llm.py);
+  with `babble` (the paper's control) also `babble`: unrelated filler, then "Answer: N", on
+  the step regime's token budget (more tokens before the answer, no reasoning in them).
   model=checkpoint: the same with any Hugging Face causal LM in a local folder.
 - model=own: a small transformer trained here on `digits`-digit addition, with and without a
   scratchpad of column sums (_intention_own.py), one model for both formats.
 
 Logged (step: training step for model=own, 0 for a language model), per regime r in
-(direct, step) and position (reply: before the model writes anything, the paper's state;
-_answer: just before the final answer, after any reasoning):
+(direct, step[, babble]) and position (reply: before the model writes anything, the paper's
+state; _answer: just before the final answer, after any reasoning):
     intent/acc_{r}                       share of problems answered right
     intent/entropy_{r}[_answer]          mean H_int (bits); entropy_sd_* its spread
     intent/dim_eff_{r}[_answer]          dim_eff of the states of layer `layer`
     intent/pr_{r}[_answer]               participation ratio of those states
     intent/recov_{r}[_answer]            probe AUROC on them (NaN: a regime all right or all wrong)
+    intent/recov_question_{r}            the control: the same probe (folds, seed) on question-only
+                                         features (operands, kind, bag of characters; no model state)
+    intent/recov_gain_{r}[_answer]       recov - recov_question: what the state adds beyond the question
     intent/tokens_{r}                    mean reply length in tokens
     train/loss                           model=own
 Summary: the final value of each (without 'intent/'), delta_entropy = entropy_step -
@@ -45,8 +50,8 @@ import numpy as np
 from emergelab.lab.config import check_device, param
 from emergelab.lab.registry import World, register
 
-REGIMES = ("direct", "step")
-METRICS = ("acc", "entropy", "entropy_sd", "dim_eff", "pr", "recov")
+REGIMES = ("direct", "step")  # every model; language models add "babble" (the control) when asked
+METRICS = ("acc", "entropy", "entropy_sd", "dim_eff", "pr", "recov", "recov_question", "recov_gain")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class IntentionConfig:
     max_b: int = param(9, "language models: second operand uniform in 1..max_b")
     direct_tokens: int = param(12, "language models: new tokens at most in the direct regime")
     step_tokens: int = param(64, "language models: new tokens at most in the step-by-step regime")
+    babble: bool = param(True, "language models: also the babble control (unrelated filler before the "
+                               "answer, step_tokens at most)")
     layer: int = param(-1, "layer whose states feed dim_eff and the probe (0: embeddings, -1: last)")
     top_k: int = param(100, "H_int: the largest logits kept (the paper: 100; fewer when the vocabulary is smaller)")
     var_threshold: float = param(0.9, "dim_eff: share of PCA variance the first k components must explain")
@@ -102,16 +109,26 @@ class IntentionConfig:
             raise ValueError("batch must be at least 2 (half per format) and digits at most 9")
 
 
-def measure(cfg: IntentionConfig, out: dict[str, dict], layers: bool = False) -> tuple[dict, list[dict]]:
-    """Metrics of both regimes from {regime: {correct, tokens, reply: (H, logits), answer: (H, logits)}}:
-    ({intent/... : value}, per-layer rows when `layers`)."""
-    from emergelab.measures.intention import intention_metrics
+def regimes(cfg: IntentionConfig) -> tuple[str, ...]:
+    """The regimes a run measures: direct and step, plus babble for a language model when asked."""
+    return REGIMES + (("babble",) if cfg.babble and cfg.model != "own" else ())
+
+
+def measure(cfg: IntentionConfig, out: dict[str, dict], question: np.ndarray,
+            layers: bool = False) -> tuple[dict, list[dict]]:
+    """Metrics of every regime from {regime: {correct, tokens, reply: (H, logits), answer: (H, logits)}}
+    and the question-only features (N, F) of the problems: ({intent/... : value}, per-layer rows
+    when `layers`)."""
+    from emergelab.measures.intention import intention_metrics, recoverability
 
     vals: dict[str, float] = {}
     rows: list[dict] = []
     for r, o in out.items():
         vals[f"intent/acc_{r}"] = float(o["correct"].mean())
         vals[f"intent/tokens_{r}"] = float(np.mean(o["tokens"]))
+        # the control: the same probe (folds, seed) on the question alone
+        vals[f"intent/recov_question_{r}"] = recoverability(question, o["correct"], cfg.folds, cfg.probe_c,
+                                                            cfg.seed)  # fmt: skip
         for pos in ("reply", "answer"):
             hidden, logits = o[pos]  # (N, L+1, D), (N, V)
             m = intention_metrics(hidden[:, cfg.layer], logits, o["correct"], cfg.top_k, cfg.var_threshold,
@@ -120,6 +137,7 @@ def measure(cfg: IntentionConfig, out: dict[str, dict], layers: bool = False) ->
             for k, name in (("entropy", "entropy"), ("entropy_sd", "entropy_sd"), ("dim_eff", "dim_eff"),
                             ("participation_ratio", "pr"), ("recov", "recov")):  # fmt: skip
                 vals[f"intent/{name}_{r}{tail}"] = m[k]
+            vals[f"intent/recov_gain_{r}{tail}"] = m["recov"] - vals[f"intent/recov_question_{r}"]
             if layers:
                 for l in range(hidden.shape[1]):
                     ml = intention_metrics(hidden[:, l], logits, o["correct"], cfg.top_k, cfg.var_threshold,
@@ -134,12 +152,16 @@ def regimes_table(vals: dict[str, float]):
     import pandas as pd
 
     rows = []
-    for r in REGIMES:
+    for r in REGIMES + ("babble",):
+        if f"intent/acc_{r}" not in vals:
+            continue
         for pos, tail in (("reply", ""), ("answer", "_answer")):
             rows.append({"regime": r, "position": pos, "acc": vals.get(f"intent/acc_{r}"),
                          "tokens": vals.get(f"intent/tokens_{r}"),
                          **{k: vals.get(f"intent/{k}_{r}{tail}") for k in ("entropy", "entropy_sd", "dim_eff",
-                                                                            "pr", "recov")}})  # fmt: skip
+                                                                            "pr", "recov")},
+                         "recov_question": vals.get(f"intent/recov_question_{r}"),
+                         "recov_gain": vals.get(f"intent/recov_gain_{r}{tail}")})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -161,13 +183,14 @@ def _run_llm(cfg: IntentionConfig, rec) -> None:
     b = rng.integers(1, cfg.max_b + 1, cfg.n_problems)
     questions = L.texts(rng, a, b, cfg.task)
     backend = L.open_model(cfg)
-    budget = {"direct": cfg.direct_tokens, "step": cfg.step_tokens}  # new tokens at most per reply
-    out = {r: L.run_regime(backend, questions, a + b, r, budget[r]) for r in REGIMES}
-    vals, rows = measure(cfg, out, layers=cfg.all_layers)
+    # new tokens at most per reply; babble gets step's budget
+    budget = {"direct": cfg.direct_tokens, "step": cfg.step_tokens, "babble": cfg.step_tokens}
+    out = {r: L.run_regime(backend, questions, a + b, r, budget[r]) for r in regimes(cfg)}
+    vals, rows = measure(cfg, out, L.question_features(questions, a, b), layers=cfg.all_layers)
     rec.log(0, **vals)
     items = [{"question": q, "regime": r, "reply": out[r]["replies"][k], "answer": out[r]["answers"][k],
               "truth": int(a[k] + b[k]), "correct": bool(out[r]["correct"][k])}
-             for r in REGIMES for k, q in enumerate(questions)]  # fmt: skip
+             for r in out for k, q in enumerate(questions)]  # fmt: skip
     _finish(cfg, rec, vals, rows, items, out, backend.model)
 
 
@@ -184,6 +207,7 @@ def _run_own(cfg: IntentionConfig, rec) -> None:
     ev = np.random.default_rng([cfg.seed, 1])  # held-out problems: their own stream
     ea, eb = ev.integers(0, 10**n, cfg.n_problems), ev.integers(0, 10**n, cfg.n_problems)  # (N,)
     regime_of = {"direct": "direct", "step": "scratch"}
+    question = O.question_features(ea, eb, n)  # (N, F) the held-out problems alone: the Recov baseline
     rec.set_total(cfg.steps)
     net.eval()
     for step in range(cfg.steps + 1):
@@ -195,7 +219,7 @@ def _run_own(cfg: IntentionConfig, rec) -> None:
                 out[r] = {"correct": correct, "tokens": np.full(len(ea), lay.T - lay.prompt), "texts": texts,
                           "answers": answers, **st}  # fmt: skip
             last = step == cfg.steps
-            vals, rows = measure(cfg, out, layers=last and cfg.all_layers)
+            vals, rows = measure(cfg, out, question, layers=last and cfg.all_layers)
             rec.log(step, **vals)
         if step == cfg.steps:
             break
@@ -220,12 +244,13 @@ def _finish(cfg, rec, vals, rows, items, out, name: str) -> None:
 
     from emergelab.measures.intention import intention_entropy
 
-    # H_int of each problem at both positions (items: every problem of `direct`, then of `step`)
+    # H_int of each problem at both positions (items: every problem of `direct`, then of `step`, ...)
+    names = list(out)
     ent = {r: {p: np.atleast_1d(intention_entropy(out[r][p][1], cfg.top_k)) for p in ("reply", "answer")}
-           for r in REGIMES}  # fmt: skip
-    n = len(items) // len(REGIMES)
+           for r in names}  # fmt: skip
+    n = len(items) // len(names)
     for j, it in enumerate(items):
-        r, k = REGIMES[j // n], j % n
+        r, k = names[j // n], j % n
         it["entropy_reply"], it["entropy_answer"] = float(ent[r]["reply"][k]), float(ent[r]["answer"][k])
     rec.artefact("regimes", regimes_table(vals))
     rec.artefact("layers", pd.DataFrame(rows))
@@ -249,8 +274,9 @@ def check(configs) -> None:
 
 
 def summarize(curves) -> dict[str, Any]:
-    """The last value of every intent/* metric (name without 'intent/') and delta_entropy =
-    entropy_step - entropy_direct (the paper's dH; negative: step by step is surer)."""
+    """The last value of every intent/* metric (name without 'intent/': recov_question_{r} and
+    recov_gain_{r}[_answer] among them) and delta_entropy = entropy_step - entropy_direct (the
+    paper's dH; negative: step by step is surer)."""
     out: dict[str, Any] = {}
     for name in curves.columns:
         if name.startswith("intent/"):
@@ -282,7 +308,9 @@ register(World(
     look_for="the regimes table side by side: with SmolLM2 (-p quick) acc_step far above acc_direct, and "
              "entropy_step_answer (H_int just before the answer, after the working-out) well below "
              "entropy_direct_answer (0.23 vs 1.92 bits on 200 problems); recov (probe AUROC) above 0.5 where "
-             "both right and wrong answers occur (it also reads the question's difficulty). "
+             "both right and wrong answers occur, read against recov_question (the same probe on the "
+             "question alone: much of recov is the question's difficulty) and recov_gain, the difference; "
+             "the babble control shows whether step's gains come from the reasoning or from the extra tokens. "
              "With the own model (-p own) intent/acc_step rises before intent/acc_direct during training and "
              "entropy_step_answer falls far below entropy_direct: the scratchpad leaves less to decide at the "
              "answer. The layers artefact shows where correctness becomes linearly readable.",
