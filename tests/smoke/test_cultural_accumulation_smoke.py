@@ -47,9 +47,11 @@ def test_baseline_is_shared_across_vis_prob_and_vis_zero_copies_nothing():
 
 def test_registered_with_presets():
     w = get_world("cultural_accumulation")
-    assert {"paper", "quick", "tiny", "decay"} <= set(w.preset_names())
-    paper = w.make_config("paper")
-    assert (paper.digits, paper.length, paper.episodes, paper.generations) == (3, 24, 4, 8)  # the reference's
+    assert {"paper", "tabular", "quick", "tiny", "decay", "icl", "icl_tiny", "rl", "rl_tiny"} <= set(w.preset_names())
+    for name in ("paper", "tabular", "icl"):
+        c = w.make_config(name)
+        assert (c.digits, c.length, c.episodes, c.generations) == (3, 24, 4, 8), name  # the reference's
+    assert w.make_config("paper") == w.make_config("icl") and w.make_config("tabular").agent == "tabular"
     assert w.make_config("decay").vis_decay and w.watch == ("culture/return",)
 
 
@@ -65,3 +67,24 @@ def test_rl_agent_logs_every_metric_and_is_deterministic():
     c = run_world("cultural_accumulation", "rl_tiny", vis_prob=0.0)
     assert np.array_equal(a.series("single/return")[1], c.series("single/return")[1])  # shared single life
     assert np.all(c.series("culture/followed")[1] == 0)
+
+
+def test_icl_agent_logs_every_metric_and_is_deterministic():
+    a, b = run_world("cultural_accumulation", "icl_tiny"), run_world("cultural_accumulation", "icl_tiny")
+    cfg = get_world("cultural_accumulation").make_config("icl_tiny")
+    G, E = cfg.generations, cfg.episodes
+    for name in METRICS:
+        steps, values = a.series(name)
+        assert steps.tolist() == list(range(G)) and np.all(np.isfinite(values)), name
+        assert np.array_equal(values, b.series(name)[1]), name
+    assert a.summary == b.summary and a.summary["agent"] == "icl"
+    assert len(a.artefacts["episodes"]) == G * E
+    assert a.artefacts["meta_training"].episodes.tolist() == [E, E, E, G * E]  # every meta_long-th: a long life
+    grid = a.artefacts["vis_grid"]
+    assert sorted(grid.vis_prob.unique()) == [0.0, 0.25, 0.5, 0.75, 0.9, 1.0] and len(grid) == 6 * G
+    assert np.all(grid.groupby("generation").single_return.nunique() == 1)  # one single life for every vis_prob
+    assert np.all(grid[grid.vis_prob == 0].followed == 0)
+    main = grid[grid.vis_prob == cfg.vis_prob]
+    assert np.allclose(main.culture_return, a.series("culture/return")[1])
+    c = run_world("cultural_accumulation", "icl_tiny", seed=1)
+    assert not np.array_equal(a.series("culture/return")[1], c.series("culture/return")[1])

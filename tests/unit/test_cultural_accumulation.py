@@ -171,3 +171,111 @@ def test_rl_agent_learns_to_copy_a_perfect_demonstrator_and_ignores_an_invisible
     blind = live(seq, None, 0.0, 20, cfg, torch.Generator().manual_seed(1))
     assert alone["followed"] == 0.0 and torch.equal(alone["returns"], blind["returns"])  # never shown: nothing
     assert seen["returns"].mean() > alone["returns"].mean() + 0.5, (seen["returns"].mean(), alone["returns"].mean())
+
+
+# -- agent=icl: the meta-trained in-context GRU of _cultural_icl.py ----------------------------
+@pytest.mark.parametrize("bad", [{"agent": "icl", "meta_updates": 0}, {"agent": "icl", "meta_batch": 0},
+                                 {"gamma": 1.5}, {"gae_lambda": -0.1}, {"agent": "rl2"}, {"meta_long": -1},
+                                 {"vis_decay": True}])
+def test_bad_icl_config_is_a_clear_error(bad):
+    with pytest.raises(UserError):
+        get_world("cultural_accumulation").make_config("icl_tiny", bad)
+
+
+def _icl(L=5, D=3, H=8, seed=0):
+    import torch
+
+    from emergelab.worlds._cultural_icl import ICLAgent
+
+    return ICLAgent(L, D, H, torch.Generator().manual_seed(seed))
+
+
+def test_icl_lifetime_shapes_and_bookkeeping():
+    import torch
+
+    from emergelab.worlds._cultural_icl import lifetime
+
+    B, L, D, E = 6, 5, 3, 3
+    net = _icl(L, D)
+    seq = torch.randint(D, (B, L), generator=torch.Generator().manual_seed(1))
+    demo = torch.full((B, L), -1)
+    out = lifetime(net, seq, demo, torch.zeros(B, E, L, dtype=torch.bool), E, torch.Generator().manual_seed(2),
+                   grad=True)
+    assert out["actions"].shape == out["alive"].shape == out["right"].shape == (B, E, L)
+    assert out["returns"].shape == (B, E)
+    for k in ("logp", "ent", "v"):
+        assert out[k].shape == (B, E * L), k
+    alive, right, acts = out["alive"], out["right"], out["actions"]
+    assert torch.all(alive[:, :, 0])  # every episode plays its first position
+    assert torch.equal(alive[:, :, 1:], right[:, :, :-1])  # ... and goes on only after a right digit
+    assert torch.all((acts >= 0) == alive) and torch.equal(right, alive & (acts == seq[:, None]))
+    assert torch.equal(out["returns"], right.sum(-1)) and out["followed"] == 0.0
+    assert torch.all(out["logp"] <= 0) and out["logp"].requires_grad
+
+
+def test_icl_demonstrator_input_is_masked_when_not_visible():
+    import torch
+
+    from emergelab.worlds._cultural_icl import lifetime
+
+    net, B, L, D, E = _icl(), 4, 5, 3, 2
+    demo = torch.tensor([0, 1, 2, 0 + D, -1]).expand(B, L)  # digits, a marked mistake, nothing
+    show = torch.tensor([True, False, True, True])
+    idx = torch.stack([net.index(torch.zeros(B, dtype=torch.long), t, demo[:, t], show) for t in range(L)], 1)
+    slot = idx[..., 2] - net.off_demo  # (B, L)
+    assert slot[0].tolist() == [0, 1, 2, D, 2 * D]  # shown digits; the mistake's own slot; nothing shown
+    assert slot[1].tolist() == [2 * D] * L  # not visible: the 'not shown' slot, whatever the demo
+    assert idx[0, :, 1].tolist() == [net.off_pos + t for t in range(L)]
+    seq = torch.randint(D, (B, L), generator=torch.Generator().manual_seed(3))
+
+    def play(demo, visible):
+        return lifetime(net, seq, demo, visible, E, torch.Generator().manual_seed(4), grad=True)
+
+    ones, zeros = torch.ones(B, E, L, dtype=torch.bool), torch.zeros(B, E, L, dtype=torch.bool)
+    hidden, nobody = play(seq.clone(), zeros), play(torch.full((B, L), -1), ones)
+    assert torch.equal(hidden["actions"], nobody["actions"]) and torch.equal(hidden["v"], nobody["v"])  # invisible = absent
+    seen = play((seq + 1) % D, ones)
+    assert not torch.equal(seen["v"][:, 0], hidden["v"][:, 0])  # a visible demonstration is an input
+
+
+def test_icl_final_demo_and_training_demos():
+    import torch
+
+    from emergelab.worlds._cultural_icl import final_demo, lifetime, training_demos
+
+    D = 3
+    acts = torch.tensor([[[0, -1, -1], [1, 2, 1]], [[2, 2, 2], [2, 0, -1]]])  # (2 lineages, 2 episodes, 3)
+    right = torch.tensor([[[True, False, False], [True, True, True]], [[True, True, True], [True, False, False]]])
+    assert final_demo(acts, right, D).tolist() == [[1, 2, 1], [2, 0 + D, -1]]  # completed; ended by a mistake
+    seq = torch.randint(D, (4000, 7), generator=torch.Generator().manual_seed(5))
+    demo = training_demos(seq, D, torch.Generator().manual_seed(6))
+    none = (demo == -1).all(1)
+    assert 0.15 < none.float().mean() < 0.25  # 20% without a demonstrator
+    shown = demo[~none]
+    marked = shown >= D
+    assert torch.all(marked.sum(1) <= 1)  # at most one marked mistake per demonstration ...
+    k = torch.where(marked.any(1), marked.float().argmax(1), seq.shape[1])
+    pos = torch.arange(seq.shape[1])
+    assert torch.all((shown >= 0) == (pos <= k[:, None]) & (pos < seq.shape[1]))  # ... and nothing after it
+    assert torch.all(shown[marked] - D != seq[~none][marked])  # the marked digit is wrong
+    inside = (pos < k[:, None])
+    clean = (shown == seq[~none])[inside].float().mean()
+    assert 0.85 < clean < 0.98  # noisy demonstrators (30%, up to 50% wrong) among clean ones
+    # an agent that follows a perfect visible demonstration is played by the book
+    net = _icl(7, D)
+    out = lifetime(net, seq[:8], seq[:8], torch.ones(8, 2, 7, dtype=torch.bool), 2, torch.Generator().manual_seed(7))
+    assert 0.0 <= out["followed"] <= 1.0
+
+
+def test_icl_advantages_skip_dead_steps():
+    import torch
+
+    from emergelab.worlds._cultural_icl import advantages
+
+    r = torch.tensor([[1.0, 0.0, 9.0, 1.0]])
+    v = torch.tensor([[0.5, 0.2, 7.0, 0.1]])
+    alive = torch.tensor([[True, True, False, True]])  # step 2 not played: passed over
+    adv, ret = advantages(r, v, alive, gamma=0.5, lam=1.0)
+    # played steps 0, 1, 3: Monte Carlo returns with gamma 0.5 (lam 1): 1 + 0.5 (0 + 0.5 * 1) = 1.25, 0.5, 1
+    assert torch.allclose(ret, torch.tensor([[1.25, 0.5, 0.0, 1.0]]))
+    assert torch.allclose(adv, torch.tensor([[0.75, 0.3, 0.0, 0.9]]))

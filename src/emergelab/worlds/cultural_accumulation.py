@@ -36,8 +36,8 @@ learner is a fixed tabular rule (what an ideal RL^2 policy's hidden state would 
 the finite capacity of a recurrent state is an explicit knob, `forget`. Without forgetting a
 single life loses nothing and cannot be beaten by the same experience cut into generations
 (forget=0 is the control: docs/worlds/cultural_accumulation.md). One demonstrator per lineage
-(the reference shows several, sorted by score). In-weights (train-time) generations only with
-agent=rl, below.
+(the reference shows several, sorted by score). The paper's meta-trained recurrent agent is
+agent=icl (the paper preset), below; in-weights (train-time) generations only with agent=rl.
 
 agent=rl (presets `rl`, `rl_tiny`; _cultural_agents.py): train-time generations of trained
 agents. Each generation is a policy network per lineage (position and the shown digit -> digit),
@@ -46,14 +46,27 @@ previous generation's frozen network acts beside it, its digit shown with probab
 per step; the single life is one network trained for generations x updates. Experience is
 counted in updates; culture/known is the greedy policy's known prefix acting alone. Measured:
 the agents learn to follow (culture/followed ~0.9) but copying crowds out their own learning
-and the chain stalls below the single life at every vis_prob (docs), so agent=tabular stays
-the default.
+and the chain stalls below the single life at every vis_prob (docs).
+
+agent=icl (presets `paper` = `icl`, `icl_tiny`; _cultural_icl.py): the paper's in-context model,
+episodic generations. One GRU policy is meta-trained in-run by A2C over many random sequences
+(lifetimes of `episodes` episodes; demonstrators of mixed quality: none, clean partial, noisy;
+visibility drawn per lifetime; every `meta_long`-th update a single long life without one), and
+learns the sequence within a lifetime by trial and error in its hidden state. Generations are
+successive lifetimes of the frozen network on the same sequence, each watching the previous
+lifetime's final episode (the demonstrator's mistake visibly ends it) with per-step probability
+vis_prob; the single life is one lifetime of generations x episodes episodes. Measured (docs):
+from vis_prob 0.75 the last generation beats the single life at equal experience, at vis_prob
+0 it stays below. Besides the metrics for cfg.vis_prob, artefact `vis_grid` has every
+generation at vis_prob 0, 0.25, 0.5, 0.75, 1 (and cfg.vis_prob) for the same trained network,
+and `meta_training` its learning curve; summary `gain_by_vis` is the last generation's gain at each.
 
 Logged at step g = generation g (means over lineages):
     culture/return       mean return per episode of generation g's lifetime
     culture/return_last  return in generation g's last episode
     culture/known        right digits of generation g's end-of-life table, counted from t = 0
-                         up to the first position it does not know (what it passes on)
+                         up to the first position it does not know (what it passes on; icl:
+                         the return of its final episode, the demonstration it leaves)
     culture/followed     share of generation g's actions that copied the demonstration
     single/return, single/return_last, single/known   the single-lifetime agent over the same
                          block of episodes [g E, (g+1) E): equal total experience
@@ -91,13 +104,20 @@ class CulturalAccumulationConfig:
     trust: float = param(1.0, "probability of copying a visible demonstration where it knows no digit")
     forget: float = param(0.1, "probability that a remembered entry fades after an episode (bounded memory)")
     agent: str = param("tabular", "tabular: the in-context table learner above; rl: a policy network per "
-                                  "lineage trained from scratch each generation (_cultural_agents.py)")
+                                  "lineage trained from scratch each generation (_cultural_agents.py); icl: "
+                                  "one GRU meta-trained in-run, generations are its lifetimes (_cultural_icl.py)")
     updates: int = param(100, "rl: policy-gradient updates in one lifetime (each `batch` episodes)")
     batch: int = param(32, "rl: episodes per lineage and update")
-    hidden: int = param(32, "rl: hidden units of the policy network")
-    lr: float = param(0.01, "rl: Adam learning rate")
-    ent_coef: float = param(0.01, "rl: entropy bonus weight")
-    vf_coef: float = param(0.5, "rl: value loss weight")
+    hidden: int = param(32, "rl, icl: hidden units of the policy network (icl: of the GRU)")
+    lr: float = param(0.01, "rl, icl: Adam learning rate")
+    ent_coef: float = param(0.01, "rl, icl: entropy bonus weight")
+    vf_coef: float = param(0.5, "rl, icl: value loss weight")
+    meta_updates: int = param(1000, "icl: meta-training updates (each `meta_batch` lifetimes on fresh sequences)")
+    meta_batch: int = param(128, "icl: lifetimes per meta-training update")
+    meta_long: int = param(4, "icl: every meta_long-th meta-training update trains single lives of generations "
+                                "x episodes episodes (no demonstrator), so the baseline is in distribution; 0: never")
+    gamma: float = param(0.9, "icl: discount per step in meta-training (GAE)")
+    gae_lambda: float = param(0.9, "icl: GAE lambda in meta-training")
 
     def __post_init__(self) -> None:
         if self.digits < 2:
@@ -110,13 +130,20 @@ class CulturalAccumulationConfig:
                 raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)}")
         if not 0.0 <= self.forget < 1.0:
             raise ValueError(f"forget must be in [0, 1), got {self.forget}")
-        if self.agent not in ("tabular", "rl"):
-            raise ValueError(f"agent must be 'tabular' or 'rl', got {self.agent!r}")
-        for k in ("updates", "batch", "hidden"):
+        if self.agent not in ("tabular", "rl", "icl"):
+            raise ValueError(f"agent must be 'tabular', 'rl' or 'icl', got {self.agent!r}")
+        for k in ("updates", "batch", "hidden", "meta_updates", "meta_batch"):
             if getattr(self, k) < 1:
                 raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if not (self.lr > 0 and self.ent_coef >= 0 and self.vf_coef >= 0):
             raise ValueError("need lr > 0, ent_coef >= 0 and vf_coef >= 0")
+        for k in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, k) <= 1.0:
+                raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)}")
+        if self.meta_long < 0:
+            raise ValueError(f"meta_long must be >= 0, got {self.meta_long}")
+        if self.vis_decay and self.agent == "icl":
+            raise ValueError("vis_decay is not implemented for agent=icl (constant per-step visibility)")
         if self.vis_decay and self.episodes < 2 and self.agent == "tabular":
             raise ValueError("vis_decay needs episodes >= 2 (visibility falls from episode 1 to the last)")
 
@@ -193,6 +220,12 @@ def visibility(cfg: CulturalAccumulationConfig) -> np.ndarray:
 
 # -- run -------------------------------------------------------------------------------------
 def run(cfg: CulturalAccumulationConfig, rec) -> None:
+    if cfg.agent == "icl":
+        from emergelab.worlds._cultural_icl import run_icl
+
+        extra = run_icl(cfg, rec)
+        rec.summarize(vis_prob=cfg.vis_prob, agent="icl", **extra, **summarize(rec.wide()))
+        return
     if cfg.agent == "rl":
         from emergelab.worlds._cultural_agents import run_rl
 
@@ -262,19 +295,28 @@ register(World(
     config=CulturalAccumulationConfig,
     run=run,
     presets={
-        "paper": {},
-        "quick": {},  # the reference setting runs in about a second
-        "decay": {"vis_prob": 1.0, "vis_decay": True},  # the reference's visibility schedule
+        # the paper's in-context model: one GRU meta-trained in-run (~2 min of CPU), then its
+        # lifetimes as generations (_cultural_icl.py); same as `icl`
+        "paper": {"agent": "icl", "hidden": 64, "lr": 0.006, "meta_updates": 800, "meta_batch": 256},
+        "tabular": {},  # the tabular in-context learner at the reference setting (0.3 s)
+        "quick": {},  # the tabular learner: about a second
+        "decay": {"vis_prob": 1.0, "vis_decay": True},  # the reference's visibility schedule (tabular)
         "tiny": {"length": 8, "episodes": 2, "generations": 3, "lineages": 16},
         # the trained agent (does not accumulate yet: docs/worlds/cultural_accumulation.md); a
         # longer sequence so that the single life is still learning after all its experience
         "rl": {"agent": "rl", "length": 64, "generations": 5, "updates": 100, "lineages": 16},
         "rl_tiny": {"agent": "rl", "length": 8, "generations": 2, "updates": 5, "batch": 4, "hidden": 8,
                     "lineages": 4},
+        # in-context learners (episodic generations, the paper's in-context model): one GRU
+        # meta-trained in-run, then generations are successive lifetimes (_cultural_icl.py)
+        "icl": {"agent": "icl", "hidden": 64, "lr": 0.006, "meta_updates": 800, "meta_batch": 256},
+        "icl_tiny": {"agent": "icl", "length": 6, "episodes": 2, "generations": 3, "lineages": 8, "hidden": 8,
+                     "lr": 0.006, "meta_updates": 4, "meta_batch": 8},
     },
     watch=("culture/return",),
     summarize=summarize,
-    look_for="culture/return against single/return over generations (same total experience at each step): "
+    look_for="culture/return against single/return over generations (same total experience at each step; "
+             "agent=icl: artefact vis_grid has every vis_prob for one trained network): "
              "with vis_prob high enough (>= 0.75 at forget=0.1) the generations climb past the single life "
              "(culture/gain > 0, culture/known rising); with vis_prob=0 every generation starts afresh and "
              "stays below it; in between transmission is too lossy to ratchet. "
