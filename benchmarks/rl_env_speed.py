@@ -28,7 +28,8 @@ from emergelab.worlds.foraging_game import ForagingGameConfig, make_env, value_s
 
 def lab(cfg, games: int, steps: int) -> float:
     """CPU seconds per agent-step of the batched env."""
-    env = ForagingBatch(cfg.grid_size, cfg.vocab_size, cfg.max_steps, cfg.max_value)
+    env = ForagingBatch(cfg.grid_size, cfg.vocab_size, cfg.max_steps, cfg.max_value,
+                        joint=cfg.pickup == "joint", talk_steps=cfg.talk_steps)  # the PettingZoo env's rules
     gen = torch.Generator().manual_seed(0)
     pool = torch.as_tensor(value_sets(cfg.max_value, cfg.value_step)[0])
     moves = torch.randint(5, (steps, 2, games), generator=gen)

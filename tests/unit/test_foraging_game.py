@@ -14,7 +14,7 @@ def _batch(cfg):
     from emergelab.worlds._foraging_env import ForagingBatch
 
     return ForagingBatch(cfg.grid_size, cfg.vocab_size, cfg.max_steps, cfg.max_value,
-                         joint=cfg.pickup == "joint")
+                         joint=cfg.pickup == "joint", talk_steps=cfg.talk_steps)
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -26,6 +26,9 @@ def _batch(cfg):
     ({"device": "tpu"}, "device"),
     ({"pickup": "any"}, "pickup"),
     ({"token_ent_coef": -0.1}, "token_ent_coef"),
+    ({"talk_steps": 10}, "talk_steps"),
+    ({"critic": "shared"}, "critic"),
+    ({"value_knots": -1}, "value_knots"),
 ])
 def test_bad_config_is_a_clear_value_error(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -41,7 +44,7 @@ def test_training_values_are_multiples_of_five_and_the_rest_are_held_out():
 def test_hand_played_game_rewards_only_the_higher_item():
     import torch
 
-    cfg = ForagingGameConfig(grid_size=5, max_steps=4)
+    cfg = ForagingGameConfig(grid_size=5, max_steps=4, talk_steps=0)  # moves count from step 0
     env = _batch(cfg)
     # game 0: agent 0 at (0,0) steps right onto item 0 (value 30 < 70): failure.
     # game 1: agent 1 at (4,4) steps up onto item 1 (value 70 > 30): success.
@@ -78,7 +81,7 @@ def test_silenced_games_hear_only_silence():
 def test_joint_pickup_needs_both_agents_on_the_item():
     import torch
 
-    cfg = ForagingGameConfig(grid_size=5, max_steps=4, pickup="joint")
+    cfg = ForagingGameConfig(grid_size=5, max_steps=4, pickup="joint", talk_steps=0)  # moves from step 0
     env = _batch(cfg)
     # game 0: agent 0 steps onto item 1 (the higher) alone: nothing collected, the game goes on.
     # game 1: both agents step onto item 1 together: success. game 2: both end on item 0 (the
@@ -94,11 +97,12 @@ def test_joint_pickup_needs_both_agents_on_the_item():
     assert ended.tolist() == [False, False, True] and env.success.tolist() == [False, True, False]
 
 
-@pytest.mark.parametrize("seed, pickup", [(0, "either"), (1, "either"), (2, "either"), (3, "joint")])
-def test_pettingzoo_env_and_batched_env_agree_step_by_step(seed, pickup):
+@pytest.mark.parametrize("seed, pickup, talk", [(0, "either", 0), (1, "either", 1), (2, "either", 0),
+                                               (3, "joint", 0), (4, "either", 2)])
+def test_pettingzoo_env_and_batched_env_agree_step_by_step(seed, pickup, talk):
     import torch
 
-    cfg = ForagingGameConfig(seed=seed, pickup=pickup)
+    cfg = ForagingGameConfig(seed=seed, pickup=pickup, talk_steps=talk)
     rng = np.random.default_rng(seed)
     batch, pz = _batch(cfg), make_env(cfg)
     G = 32
@@ -123,6 +127,41 @@ def test_pettingzoo_env_and_batched_env_agree_step_by_step(seed, pickup):
             ob, rew, *_ = pz.step(acts)
             assert rew["agent_0"] == rew_b[t][g], f"game {g} t {t}"
         assert pz.success == bool(batch.success[g])
+
+
+def test_talk_steps_are_for_words_only():
+    import torch
+
+    cfg = ForagingGameConfig(talk_steps=1)
+    env = _batch(cfg)
+    pool = torch.as_tensor(value_sets(100, 5)[0])
+    env.reset(pool, 64, torch.Generator().manual_seed(0))
+    start = env.pos.clone()
+    obs, _, ended = env.step(torch.full((2, 64), 4), torch.full((2, 64), 5))  # everyone tries to move
+    assert env.pos.equal(start) and not ended.any()  # nobody moved, nothing collected
+    assert obs[:, :, 7 + 5].eq(1).all()  # but the words were heard
+    env.step(torch.full((2, 64), 4), torch.full((2, 64), 5))
+    assert not env.pos.equal(start)  # from step 1 on, moves count
+
+
+def test_two_hot_value_code_interpolates_between_knots():
+    import torch
+
+    from emergelab.worlds._foraging_agents import Population
+    from emergelab.worlds._foraging_env import obs_dim
+
+    pop = Population(1, obs_dim(10), 8, 10, torch.Generator().manual_seed(0), value_knots=20)
+    assert pop.w_in.shape[-2] == obs_dim(10) + 21
+    x = torch.zeros(2, 1, 3, obs_dim(10))
+    x[..., 6] = torch.tensor([0.05, 0.37, 1.0])
+    ws = pop.weights(None)
+    h = pop.h0(1, 3, "cpu")
+    pop.step(ws, x, h)  # runs with the widened input
+    v = x[..., 6:7]
+    code = (1 - (v - pop.knots).abs() * 20).clamp(min=0)[0, 0]
+    assert code.sum(-1).allclose(torch.ones(3)) and code[0, 1] == 1 and code[2, 20] == 1
+    assert code[1, 7].item() == pytest.approx(0.6, abs=1e-5)
+    assert code[1, 8].item() == pytest.approx(0.4, abs=1e-5)
 
 
 def test_pettingzoo_parallel_api():

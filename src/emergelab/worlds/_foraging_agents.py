@@ -16,13 +16,20 @@ import math
 import torch
 from torch import nn
 
-from emergelab.worlds._foraging_env import N_MOVES
+from emergelab.worlds._foraging_env import N_MOVES, VALUE_INDEX
 
 
 class Population(nn.Module):
-    def __init__(self, P: int, D: int, H: int, V: int, gen: torch.Generator) -> None:
+    def __init__(self, P: int, D: int, H: int, V: int, gen: torch.Generator, value_knots: int = 0,
+                 central_critic: bool = False) -> None:
         super().__init__()
         self.H, self.V = H, V
+        # value_knots K > 0: the value (obs[VALUE_INDEX], in [0, 1]) also enters as a two-hot code
+        # over K + 1 evenly spaced knots (linear interpolation between the two nearest knots)
+        self.K = value_knots
+        knots = torch.linspace(0, 1, value_knots + 1) if value_knots else torch.zeros(0)
+        self.register_buffer("knots", knots)
+        D0, D = D, D + (value_knots + 1 if value_knots else 0)
 
         def ortho(i: int, o: int, std: float) -> nn.Parameter:  # (2, P, i, o), CleanRL's layer_init
             w = torch.empty(2 * P, o, i)
@@ -40,11 +47,20 @@ class Population(nn.Module):
         self.w_hh, self.b_hh = ortho(H, 3 * H, 1.0), zeros(3 * H)
         self.w_pi, self.b_pi = ortho(H, N_MOVES + V, 0.01), zeros(N_MOVES + V)  # near-uniform start
         self.w_v, self.b_v = ortho(H, 1, 1.0), zeros(1)
+        # central_critic (MAPPO's centralised value, training only): the value also reads both
+        # agents' current observations (own and partner's: the partner's item value too) through
+        # one tanh layer; the actor (moves, tokens) still sees only its own observation.
+        self.central = central_critic
+        if central_critic:
+            self.w_c, self.b_c = ortho(2 * D0, H, math.sqrt(2)), zeros(H)
+            self.w_vc = ortho(H, 1, 1.0)
 
     def weights(self, partner: torch.Tensor | None) -> list[torch.Tensor]:
         """Every weight as (2, P, ...), role 1 of pair p taken from pair partner[p] (cross-play)."""
         ws = [self.w_in, self.b_in, self.w_ih, self.b_ih, self.w_hh, self.b_hh, self.w_pi, self.b_pi,
               self.w_v, self.b_v]
+        if self.central:
+            ws += [self.w_c, self.b_c, self.w_vc]
         if partner is None:
             return ws
         return [torch.stack([w[0], w[1][partner]]) for w in ws]
@@ -52,7 +68,11 @@ class Population(nn.Module):
     def step(self, ws, x: torch.Tensor, h: torch.Tensor):
         """x (2, P, B, D), h (2, P, B, H) -> move logits (2,P,B,5), token logits (2,P,B,V),
         value (2,P,B), new h."""
-        w_in, b_in, w_ih, b_ih, w_hh, b_hh, w_pi, b_pi, w_v, b_v = ws
+        w_in, b_in, w_ih, b_ih, w_hh, b_hh, w_pi, b_pi, w_v, b_v = ws[:10]
+        both = torch.cat([x, x.flip(0)], -1) if self.central else None  # (2, P, B, 2D): own, partner's
+        if self.K:
+            v = x[..., VALUE_INDEX:VALUE_INDEX + 1]
+            x = torch.cat([x, (1 - (v - self.knots).abs() * self.K).clamp(min=0)], -1)
         e = torch.tanh(x @ w_in + b_in)  # (2, P, B, H)
         gi, gh = e @ w_ih + b_ih, h @ w_hh + b_hh  # (2, P, B, 3H)
         ir, iz, in_ = gi.chunk(3, -1)
@@ -60,7 +80,11 @@ class Population(nn.Module):
         r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
         h = (1 - z) * torch.tanh(in_ + r * hn) + z * h  # PyTorch's GRUCell equations
         logits = h @ w_pi + b_pi
-        return logits[..., :N_MOVES], logits[..., N_MOVES:], (h @ w_v + b_v).squeeze(-1), h
+        value = h @ w_v + b_v
+        if self.central:
+            w_c, b_c, w_vc = ws[10:]
+            value = value + torch.tanh(both @ w_c + b_c) @ w_vc
+        return logits[..., :N_MOVES], logits[..., N_MOVES:], value.squeeze(-1), h
 
     def h0(self, P: int, B: int, device) -> torch.Tensor:
         return torch.zeros(2, P, B, self.H, device=device)

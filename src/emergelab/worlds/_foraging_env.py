@@ -11,7 +11,9 @@ the PettingZoo version in `_foraging_pz.py` (a test checks both agree step by st
 - the game ends when an agent stands on an item (the team collects it) or after max_steps;
   reward 1 to both if the team collected the higher-valued item alone, else 0 (standing on
   both items at once, or the lower one, or running out of time, fails). With joint=True
-  (config pickup="joint") an item is collected only when both agents stand on it.
+  (config pickup="joint") an item is collected only when both agents stand on it;
+- with talk_steps = k > 0, the first k steps are for talking only: moves are no-ops (config
+  talk_steps).
 
 Observation of agent i (D = 9 + vocab floats): its own cell (row, col) / (n-1); the offsets
 (drow, dcol) / (n-1) of its own item then of the other item; its own item's value / max_value;
@@ -25,6 +27,7 @@ import torch
 
 MOVES = torch.tensor([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])  # (5, 2): stay, up, down, left, right
 N_MOVES = 5
+VALUE_INDEX = 6  # obs[..., 6]: own item's value / max_value
 ORDER = torch.tensor([[0, 1], [1, 0]])  # agent i sees items in the order (own, other)
 
 
@@ -38,8 +41,9 @@ class ForagingBatch:
     token each agent sent last, active (G,) bool game still running, success (G,) bool, t int."""
 
     def __init__(self, grid: int, vocab: int, max_steps: int, max_value: int, device="cpu",
-                 joint: bool = False) -> None:
+                 joint: bool = False, talk_steps: int = 0) -> None:
         self.n, self.vocab, self.max_steps, self.max_value = grid, vocab, max_steps, max_value
+        self.talk_steps = talk_steps  # the first talk_steps steps: tokens only, moves are no-ops
         self.joint = joint  # True: an item is collected only with both agents on it
         self.device = torch.device(device)
         self.moves = MOVES.to(self.device)
@@ -86,8 +90,9 @@ class ForagingBatch:
         """move, token (2, G) long. Returns (obs (2, G, D), reward (G,), ended (G,) bool: games
         that ended on this step). Finished games stay frozen."""
         act = self.active
-        new = (self.pos + self.moves[move.T]).clamp(0, self.n - 1)  # (G, 2, 2)
-        self.pos = torch.where(act[:, None, None], new, self.pos)
+        if self.t >= self.talk_steps:
+            new = (self.pos + self.moves[move.T]).clamp(0, self.n - 1)  # (G, 2, 2)
+            self.pos = torch.where(act[:, None, None], new, self.pos)
         on = (self.pos[:, :, None] == self.items[:, None]).all(-1)  # (G, 2 agents, 2 items)
         reached = on.all(1) if self.joint else on.any(1)  # (G, 2): item j is collected
         higher = self.values.argmax(1)  # (G,)

@@ -89,7 +89,8 @@ class ForagingEnv(ParallelEnv):
                 raise ValueError(f"{a}'s action {actions[a]!r} is not in {self.action_spaces[a]}")
             acts.append(act)
         acts = np.array(acts)  # (2, 2): (move, token) per agent
-        self.pos = np.clip(self.pos + MOVES[acts[:, 0]], 0, self.cfg.grid_size - 1)
+        if self.t >= self.cfg.talk_steps:  # the first talk_steps steps: tokens only
+            self.pos = np.clip(self.pos + MOVES[acts[:, 0]], 0, self.cfg.grid_size - 1)
         on = (self.pos[:, None] == self.items[None]).all(-1)  # (2 agents, 2 items)
         reached = on.all(0) if self.cfg.pickup == "joint" else on.any(0)  # (2 items,) collected
         self.t += 1

@@ -30,9 +30,10 @@ def _train(cfg, rec) -> None:
     egen = torch.Generator().manual_seed(cfg.seed + 10_000)  # evaluation games: drawn once
     train_v, held_v = (torch.as_tensor(v) for v in value_sets(cfg.max_value, cfg.value_step))
 
-    pop = Population(P, obs_dim(V), cfg.hidden, V, gen).to(dev)
+    pop = Population(P, obs_dim(V), cfg.hidden, V, gen, cfg.value_knots, cfg.critic == "central").to(dev)
     opt = torch.optim.Adam(pop.parameters(), lr=cfg.lr, eps=1e-5)  # CleanRL's eps
-    env = ForagingBatch(cfg.grid_size, V, T, cfg.max_value, dev, joint=cfg.pickup == "joint")
+    env = ForagingBatch(cfg.grid_size, V, T, cfg.max_value, dev, joint=cfg.pickup == "joint",
+                         talk_steps=cfg.talk_steps)
     silent = torch.zeros(P, 1, dtype=torch.bool)
     silent[cfg.n_pairs:] = True  # (P, 1): the control pair's games
     silent_tr, silent_ev = silent.expand(P, B).reshape(-1), silent.expand(P, cfg.eval_games).reshape(-1)
@@ -80,6 +81,9 @@ def _train(cfg, rec) -> None:
             rec.log(it, **vals, **stats)
         if it == cfg.iterations:
             break
+        if cfg.anneal_lr:  # CleanRL: lr * (1 - (iteration - 1) / num_iterations), iterations from 1
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * (1.0 - it / cfg.iterations)
         obs = env.reset(train_v, P * B, gen, silent_tr)
         ro = rollout(pop, env, obs, T, P, B, gen=gen, record=True)
         succ = env.success.view(P, B).float().mean(1)
