@@ -19,6 +19,8 @@ vectorised over rows of a 2-D input.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 KSMOOTH = 0.25 / 0.675  # sigma per unit of ksmooth bandwidth
@@ -44,15 +46,33 @@ def reflect_index(n, pad):
     return np.where(i >= n, 2 * n - 1 - i, i)
 
 
+@functools.lru_cache(maxsize=32)
+def _reflect_plan(n: int, sigma: float):
+    """(mirror indices, kernel spectrum, FFT length, radius) of a reflect-mode Gaussian smooth of
+    length n: what does not depend on the data, kept for the next series of the same length and
+    bandwidth (surrogate tests, sweeps, rolling re-analyses smooth thousands of them)."""
+    from scipy import fft as sfft
+
+    r = int(TRUNCATE * sigma + 0.5)  # scipy's radius; its weights are normalised to sum 1
+    kern = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    kern /= kern.sum()
+    nfft = sfft.next_fast_len(n + 4 * r, real=True)  # >= full convolution length: no wrap-around
+    spec = sfft.rfft(kern, nfft)
+    idx = reflect_index(n, r)
+    spec.flags.writeable = idx.flags.writeable = False  # shared between calls
+    return idx, spec, nfft, r
+
+
 def gaussian(y, sigma, edge):
     """Gaussian-kernel smooth of y (..., n) with sd `sigma` samples."""
     n = y.shape[-1]
     if edge == "reflect":
-        r = int(TRUNCATE * sigma + 0.5)  # scipy's radius; its weights are normalised to sum 1
-        kern = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-        kern /= kern.sum()
-        ext = y[..., reflect_index(n, r)]  # (..., n + 2r)
-        return fftconv(ext, kern)[..., 2 * r : 2 * r + n]  # the symmetric kernel: conv = correlation
+        from scipy import fft as sfft
+
+        idx, spec, nfft, r = _reflect_plan(n, float(sigma))
+        ext = y[..., idx]  # (..., n + 2r)
+        # the symmetric kernel: convolution = correlation
+        return sfft.irfft(sfft.rfft(ext, nfft) * spec, nfft)[..., 2 * r : 2 * r + n]
     kern = np.exp(-0.5 * (np.arange(-(n - 1), n) / sigma) ** 2)  # untruncated, offsets -(n-1)..n-1
     num = fftconv(y, kern)[..., n - 1 : 2 * n - 1]
     den = fftconv(np.ones(n), kern)[n - 1 : 2 * n - 1]
