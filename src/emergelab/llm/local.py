@@ -301,29 +301,27 @@ class LocalBackend:
         return out  # type: ignore[return-value]
 
 
-def _decode(m: _Loaded, reqs: list[Request], prompts: list[list[int]]) -> list[Raw]:
-    """One batch: prefill the left-padded prompts, then one token per step for the rows
-    still going, each row with its own temperature, generator, budget and stop strings."""
+def prefill_shared(m: _Loaded, prompts: list[list[int]], cache, kw: dict):
+    """Left-pad a batch of prompts after running the prefix they all share once.
+
+    The chat template puts the same system prompt (and often the same rules) in front of
+    every request: its keys and values are computed once, at batch size 1, into `cache` and
+    copied to every row. Each row keeps at least its last token. Returns (P shared tokens,
+    ids (B, T), mask (B, P + T), positions (B, T)) on the model's device, ready for the
+    forward that reads each row's own part."""
     import torch
 
-    t0 = time.perf_counter()
-    dev, tok = m.device, m.tokenizer
-    B = len(reqs)
-    cache = _new_cache()
-    kw = {m.keep_kw: 1} if m.keep_kw else {}  # the unembedding of the last position only
-    # The chat template puts the same system prompt (and often the same rules) in front of
-    # every request: its keys and values are computed once, at batch size 1, and copied to
-    # every row. Each row keeps at least its last token to prefill below.
+    B, dev = len(prompts), m.device
     P = len(os.path.commonprefix(prompts)) if B > 1 else 0
     P = min(P, min(map(len, prompts)) - 1)
     if P < SHARED_MIN:
         P = 0
-    with torch.inference_mode():
-        if P:
+    if P:
+        with torch.inference_mode():
             shared = torch.tensor([prompts[0][:P]], device=dev)  # (1, P)
             m.model(input_ids=shared, position_ids=torch.arange(P, device=dev)[None], use_cache=True,
                     **{m.cache_kw: cache}, **kw)  # fmt: skip
-            cache.batch_repeat_interleave(B)  # (B, H, P, d) per layer
+        cache.batch_repeat_interleave(B)  # (B, H, P, d) per layer
     rest = [p[P:] for p in prompts]
     T = max(map(len, rest))
     # left padding: every row's last prompt token sits in the last column, so the next token
@@ -337,6 +335,20 @@ def _decode(m: _Loaded, reqs: list[Request], prompts: list[list[int]]) -> list[R
     ids, mask = ids.to(dev), mask.to(dev)
     # positions count real tokens only, so a padded row sees the positions it sees alone
     pos = (mask.cumsum(-1) - 1).clamp_(min=0)[:, P:]  # (B, T)
+    return P, ids, mask, pos
+
+
+def _decode(m: _Loaded, reqs: list[Request], prompts: list[list[int]]) -> list[Raw]:
+    """One batch: prefill the left-padded prompts, then one token per step for the rows
+    still going, each row with its own temperature, generator, budget and stop strings."""
+    import torch
+
+    t0 = time.perf_counter()
+    dev, tok = m.device, m.tokenizer
+    B = len(reqs)
+    cache = _new_cache()
+    kw = {m.keep_kw: 1} if m.keep_kw else {}  # the unembedding of the last position only
+    _, ids, mask, pos = prefill_shared(m, prompts, cache, kw)
     limit = [min(r.max_tokens, m.n_ctx - len(p)) for r, p in zip(reqs, prompts)]  # the context caps it
     limit = torch.tensor(limit, device=dev)  # (B,)
     temp = torch.tensor([r.temperature for r in reqs], dtype=torch.float32, device=dev)  # (B,)

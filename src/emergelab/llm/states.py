@@ -19,7 +19,6 @@ on its batch mates (up to float rounding).
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -87,30 +86,13 @@ def _batch_states(m: _Loaded, prompts: list[list[int]], kw: dict, name: str):
     last position, which every row keeps in its own part, is read."""
     import torch
 
-    from emergelab.llm.local import SHARED_MIN, _new_cache
+    from emergelab.llm.local import _new_cache, prefill_shared
 
-    B, dev = len(prompts), m.device
-    P = len(os.path.commonprefix(prompts)) if B > 1 else 0
-    P = min(P, min(map(len, prompts)) - 1)  # every row keeps at least its last token
-    P = P if P >= SHARED_MIN else 0
-    cache = _new_cache() if P else None
-    if P:
-        shared = torch.tensor([prompts[0][:P]], device=dev)  # (1, P)
-        m.model(input_ids=shared, position_ids=torch.arange(P, device=dev)[None], use_cache=True,
-                **{m.cache_kw: cache}, **kw)  # fmt: skip
-        cache.batch_repeat_interleave(B)  # (B, H, P, d) per layer
-    rest = [p[P:] for p in prompts]
-    T = max(map(len, rest))
-    ids = torch.full((B, T), m.pad, dtype=torch.long)  # (B, T) left-padded
-    mask = torch.zeros((B, P + T), dtype=torch.long)  # (B, P + T) 1 = real token
-    mask[:, :P] = 1
-    for i, r in enumerate(rest):
-        ids[i, T - len(r) :] = torch.tensor(r, dtype=torch.long)
-        mask[i, P + T - len(r) :] = 1
-    pos = (mask.cumsum(-1) - 1).clamp_(min=0)[:, P:]  # (B, T) positions over real tokens
+    cache = _new_cache()
+    P, ids, mask, pos = prefill_shared(m, prompts, cache, kw)
     extra = {m.cache_kw: cache, "use_cache": True} if P else {"use_cache": False}
     try:
-        out = m.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
+        out = m.model(input_ids=ids, attention_mask=mask, position_ids=pos,
                       output_hidden_states=True, **extra, **kw)  # fmt: skip
     except TypeError as e:  # a forward without output_hidden_states
         raise UserError(f"{name} does not return hidden states ({e}): the intention metrics need a "
