@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from emergelab.errors import UserError
-from emergelab.lab.tables import read_table
+from emergelab.lab.tables import read_table, rename_aliases
 
 PROTOCOLS = ("altprag", "mars")
 MARS_TASKS = ("event", "inference", "transition")
@@ -97,14 +97,7 @@ def _fields(df: pd.DataFrame, mapping: dict[str, str], where) -> pd.DataFrame:
     if missing:
         raise UserError(f"--map names column(s) {', '.join(missing)} that {where} lacks "
                         f"(columns: {', '.join(map(str, df.columns))})")  # fmt: skip
-    df = df.rename(columns={v: k for k, v in mapping.items()})
-    ren = {}
-    for field, names in _ALIASES.items():
-        if field not in df.columns:
-            hit = next((a for a in names if a in df.columns and a not in ren), None)
-            if hit is not None:
-                ren[hit] = field
-    return df.rename(columns=ren)
+    return rename_aliases(df.rename(columns={v: k for k, v in mapping.items()}), _ALIASES)
 
 
 def _need(df, cols, where, what, hint: str = "name the columns with a mapping (--map field=column,...)") -> None:

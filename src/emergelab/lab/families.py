@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from emergelab.errors import UserError
-from emergelab.lab.tables import read_table
+from emergelab.lab.tables import read_table, rename_aliases
 
 OUTCOMES = ("correct", "score", "logprob", "target_prob", "edit_distance", "mc_correct", "brier", "n_pass")
 # common spellings -> the family's column names (applied only when the canonical one is absent)
@@ -84,13 +84,7 @@ def parse_sizes(spec: str | None) -> dict[str, float]:
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Rename the first alias found of each absent canonical column."""
-    ren = {}
-    for canon, names in ALIASES.items():
-        if canon not in df.columns:
-            hit = next((a for a in names if a in df.columns and a not in ren), None)
-            if hit is not None:
-                ren[hit] = canon
-    return df.rename(columns=ren)
+    return rename_aliases(df, ALIASES)
 
 
 def attach_sizes(df: pd.DataFrame, sizes: dict[str, float], size: str = "params") -> pd.DataFrame:

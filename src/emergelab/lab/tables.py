@@ -99,6 +99,18 @@ def read_table(path, what: str, formats=tuple(FORMATS), *, text_columns: bool = 
         raise _unreadable(p, what, fmt, e) from None
 
 
+def rename_aliases(df, aliases: dict[str, tuple[str, ...]]):
+    """`df` with the first present alias of each absent canonical column renamed to it
+    (aliases: canonical name -> other spellings, in order of preference)."""
+    ren = {}
+    for canon, names in aliases.items():
+        if canon not in df.columns:
+            hit = next((a for a in names if a in df.columns and a not in ren), None)
+            if hit is not None:
+                ren[hit] = canon
+    return df.rename(columns=ren)
+
+
 def _listing(formats) -> str:
     sufs = [FORMATS[f][0] for f in formats]  # the usual suffix of each; .pq and .ndjson are read too
     return "a " + (sufs[0] if len(sufs) == 1 else ", ".join(sufs[:-1]) + " or " + sufs[-1]) + " file"
